@@ -1,0 +1,15 @@
+/**
+ * Haven's public plugin API. Types only (plus tiny helpers): a plugin imports these with
+ * `import type`, so it carries no runtime dependency on the core.
+ *
+ * Versioned by PLUGIN_API_VERSION (semver): a plugin states the range it needs in
+ * `engines.haven`; minor versions only add.
+ */
+export const PLUGIN_API_VERSION = '1.0.0';
+
+export * from './disposable.js';
+export * from './storage.js';
+export * from './source.js';
+export * from './records.js';
+export * from './hooks.js';
+export * from './plugin.js';

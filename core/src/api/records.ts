@@ -1,0 +1,75 @@
+/**
+ * Records shared between the core and plugins: runs, requests to run, authorization requests.
+ *
+ * Stable since API 1.0.0.
+ */
+
+/** Why a run started. */
+export type RunTrigger = 'manual' | 'schedule' | 'catch-up' | 'on-connect';
+
+/** How a run ended. */
+export type RunStatus = 'success' | 'partial' | 'failed' | 'skipped';
+
+/** A file the run could not back up. */
+export interface RunError {
+  path: string;
+  message: string;
+}
+
+/** The record every run leaves (the JSON of `haven run --json`). */
+export interface RunRecord {
+  id: string;
+  task: string;
+  taskId: string;
+  trigger: RunTrigger;
+  /** User name of whoever started it (the scheduler runs as the task's owner). */
+  startedBy: string;
+  status: RunStatus;
+  /** Why a run failed or was skipped. */
+  reason?: string;
+  startedAt: string;
+  finishedAt: string;
+  files: number;
+  /** Logical bytes seen in the sources (links to folders followed). */
+  bytesRead: number;
+  /** Bytes the repository grew by (after dedup, compression). */
+  bytesAdded: number;
+  snapshot: string | null;
+  errors: RunError[];
+  /** Counts of entries that are not backed up by design: sockets, FIFOs, devices. */
+  skippedSpecial?: number;
+}
+
+/** Asked of the schedule hooks before a run starts. */
+export interface RunRequest {
+  taskId: string;
+  task: string;
+  trigger: RunTrigger;
+  destination: { type: string; location: string };
+}
+
+/** A reason to not start a run, or to deny an action. */
+export interface Veto {
+  /** Plugin or rule that vetoed. */
+  by: string;
+  reason: string;
+}
+
+/** Actions the authorization hook is asked about. */
+export type AuthAction =
+  | 'task.create'
+  | 'task.read'
+  | 'task.modify'
+  | 'task.delete'
+  | 'task.run'
+  | 'restore'
+  | 'plugins.manage';
+
+/** One authorization question: may `user` do `action` (on `taskId`, into `target`)? */
+export interface AuthRequest {
+  action: AuthAction;
+  user: { uid: number; name: string; isAdmin: boolean };
+  taskId?: string;
+  taskOwnerUid?: number | null;
+  target?: string;
+}

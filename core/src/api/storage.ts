@@ -1,0 +1,79 @@
+/**
+ * Storage providers: the transport layer. A provider knows named blobs, never backups:
+ * chunking, packing, encryption and snapshots belong to the core's repository.
+ *
+ * Stable since API 1.0.0.
+ */
+
+/** A byte range of a blob, for partial reads (pack files are read piecewise). */
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+/** What a store knows of one blob. `name` is the full blob name, e.g. `data/ab/ab12…`. */
+export interface BlobInfo {
+  name: string;
+  size: number;
+}
+
+/**
+ * A flat namespace of immutable blobs. Names are `/`-separated relative paths made of
+ * `[A-Za-z0-9._-]` segments; a provider maps them onto its own medium.
+ */
+export interface BlobStore {
+  /** Human-readable location, safe to print (no credentials). */
+  readonly description: string;
+  /**
+   * Stores a blob atomically: a reader sees all of it or nothing, never a partial blob.
+   * Overwrites an existing blob of the same name.
+   */
+  put(name: string, data: Uint8Array): Promise<void>;
+  /** Reads a blob, or a range of it. Rejects with a BlobNotFoundError-like error (code 'ENOENT'). */
+  get(name: string, range?: ByteRange): Promise<Buffer>;
+  /** Lists every blob whose name starts with `prefix` (e.g. `snapshots/`), in no set order. */
+  list(prefix: string): Promise<BlobInfo[]>;
+  /** Deletes a blob; deleting a missing blob is not an error. */
+  delete(name: string): Promise<void>;
+  /** Size of a blob, or null when it does not exist. */
+  stat(name: string): Promise<BlobInfo | null>;
+  /** Releases connections and handles. */
+  close(): Promise<void>;
+}
+
+/** Whether a destination can be reached now; when not, a run is skipped with `reason`. */
+export type Availability = { available: true } | { available: false; reason: string };
+
+/** A destination as the user wrote it: `TYPE:LOCATION`, parsed by the provider of TYPE. */
+export interface DestinationRef {
+  type: string;
+  location: string;
+}
+
+/** What a provider needs to open a destination beyond the location itself. */
+export interface OpenOptions {
+  /** Provider credentials, already read from files or the environment by the host. */
+  credentials?: Record<string, string>;
+  /** Create the location if it does not exist (repository initialisation). */
+  create?: boolean;
+}
+
+/** A kind of destination, contributed by a plugin (e.g. `local`, `online`). */
+export interface StorageProvider {
+  /** The TYPE in `TYPE:LOCATION`; must match a type the plugin's manifest contributes. */
+  readonly type: string;
+  /**
+   * Checks the LOCATION syntax. Returns a normalised location, or throws an Error whose
+   * message says what is wrong (shown to the user as bad input, exit 2).
+   */
+  validateLocation(location: string): string;
+  /**
+   * A warning worth showing when a user picks this destination for these sources, e.g. the
+   * destination is on the same drive as a source. Optional.
+   */
+  adviseOn?(location: string, sources: readonly string[]): Promise<string | undefined>;
+  /** Whether the destination can be reached right now. */
+  checkAvailability(location: string): Promise<Availability>;
+  /** Opens the destination as a blob store. */
+  open(location: string, options: OpenOptions): Promise<BlobStore>;
+}

@@ -1,0 +1,55 @@
+/**
+ * Errors that reach the user. Each kind carries the exit code of the CLI contract, so the
+ * CLI maps an error to an exit code in one place and prints one clear line.
+ */
+export const ExitCode = Object.freeze({
+  SUCCESS: 0,
+  FAILED: 1,
+  USAGE: 2,
+  PARTIAL: 3,
+  SKIPPED: 4,
+  DENIED: 5,
+  WRONG_PASSWORD: 12,
+});
+
+export class HavenError extends Error {
+  readonly exitCode: number = ExitCode.FAILED;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad usage or bad input; the message says what and where (exit 2). */
+export class UsageError extends HavenError {
+  override readonly exitCode = ExitCode.USAGE;
+}
+
+/** The destination is not reachable or its provider is disabled (exit 4). */
+export class SkippedError extends HavenError {
+  override readonly exitCode = ExitCode.SKIPPED;
+}
+
+/** Access rights forbid the action (exit 5). */
+export class DeniedError extends HavenError {
+  override readonly exitCode = ExitCode.DENIED;
+}
+
+/** The repository password does not open any key (exit 12). */
+export class WrongPasswordError extends HavenError {
+  override readonly exitCode = ExitCode.WRONG_PASSWORD;
+}
+
+/** No repository at the destination, or it is not a Haven repository. */
+export class RepositoryNotFoundError extends HavenError {}
+
+/** The repository is damaged; the message names what. */
+export class RepositoryCorruptError extends HavenError {}
+
+/** A lock held by another live process stops this operation. */
+export class RepositoryLockedError extends HavenError {}
+
+/** A blob the repository needs is missing from the store. */
+export class BlobNotFoundError extends HavenError {
+  readonly code = 'ENOENT';
+}
