@@ -1,0 +1,49 @@
+/**
+ * What a command needs: the services, resolved from the container built on first use.
+ */
+import type { Container } from 'inversify';
+import { createHavenContainer } from '../di/container.js';
+import * as ids from '../di/service-identifiers.js';
+import type { TaskService } from '../tasks/task-service.js';
+import type { RunService } from '../tasks/run-service.js';
+import type { RepositoryService } from '../tasks/repository-access.js';
+import type { RunHistory } from '../history/run-history.js';
+import type { PluginHost } from '../plugins/plugin-host.js';
+import type { Authorizer } from '../auth/authorizer.js';
+import type { Identity } from '../auth/identity.js';
+import type { SystemSettingsStore } from '../config/system-settings.js';
+
+export interface Services {
+  tasks: TaskService;
+  runs: RunService;
+  repositories: RepositoryService;
+  history: RunHistory;
+  plugins: PluginHost;
+  authorizer: Authorizer;
+  identity: Identity;
+  settings: SystemSettingsStore;
+}
+
+let container: Promise<Container> | undefined;
+
+export async function services(): Promise<Services> {
+  container ??= createHavenContainer();
+  const c = await container;
+  return {
+    tasks: c.get(ids.TaskService),
+    runs: c.get(ids.RunService),
+    repositories: c.get(ids.RepositoryService),
+    history: c.get(ids.RunHistory),
+    plugins: c.get(ids.PluginHost),
+    authorizer: c.get(ids.Authorizer),
+    identity: c.get(ids.Identity),
+    settings: c.get(ids.SystemSettingsStore),
+  };
+}
+
+/** Deactivates plugins before the process ends, so their disposables run. */
+export async function shutdown(): Promise<void> {
+  if (!container) return;
+  const c = await container;
+  await c.get<PluginHost>(ids.PluginHost).deactivateAll();
+}

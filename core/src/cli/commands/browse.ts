@@ -1,0 +1,43 @@
+/** `haven snapshots NAME`, `haven ls NAME [SNAPSHOT] [PATH]`. */
+import type { Command } from 'commander';
+import { services } from '../cli-context.js';
+import { formatBytes, printJson, printLines, table, type CommonOptions } from '../output.js';
+import { listDir, listSnapshots, type Repository } from '../../engine/index.js';
+import type { Task } from '../../tasks/task.js';
+
+type Action = <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) => (...args: A) => Promise<void>;
+
+/** Opens a task's repository for reading, runs fn, closes it. */
+export async function withRepository<T>(name: string, action: 'task.read' | 'restore', fn: (repo: Repository, task: Task) => Promise<T>): Promise<T> {
+  const s = await services();
+  const task = await s.tasks.get(name, action);
+  const repo = await s.repositories.open(task, { create: false });
+  try {
+    return await fn(repo, task);
+  } finally {
+    await repo.close();
+  }
+}
+
+function modeString(type: string, mode: number): string {
+  const t = type === 'dir' ? 'd' : type === 'symlink' ? 'l' : '-';
+  const bits = 'rwxrwxrwx';
+  return t + [...bits].map((c, i) => (mode & (1 << (8 - i)) ? c : '-')).join('');
+}
+
+export function registerBrowseCommands(program: Command, action: Action): void {
+  program.command('snapshots <name>').description('versions a task has produced, newest first').option('--json', 'print JSON')
+    .action(action(async (name: string, o: CommonOptions) => {
+      const snaps = await withRepository(name, 'task.read', (repo, task) => listSnapshots(repo, { taskId: task.id }));
+      if (o.json) return printJson(snaps);
+      if (!snaps.length) return printLines(['no versions yet']);
+      printLines(table(['ID', 'TIME', 'HOST', 'USER', 'FILES', 'SIZE', 'SOURCES'], snaps.map((x) => [x.shortId, x.time.replace('T', ' ').slice(0, 19), x.host, x.user, String(x.files), formatBytes(x.bytes), x.sources.join(', ')])));
+    }));
+
+  program.command('ls <name> [snapshot] [path]').description('browse a version (default: latest, at its top)').option('--json', 'print JSON')
+    .action(action(async (name: string, snapshot: string | undefined, dir: string | undefined, o: CommonOptions) => {
+      const entries = await withRepository(name, 'task.read', (repo, task) => listDir(repo, snapshot ?? 'latest', dir, task.id));
+      if (o.json) return printJson(entries);
+      printLines(entries.map((e) => `${modeString(e.type, e.mode)} ${String(e.size).padStart(12)} ${e.mtime.replace('T', ' ').slice(0, 19)} ${e.path}${e.target !== undefined ? ` -> ${e.target}` : ''}`));
+    }));
+}

@@ -1,0 +1,30 @@
+/** `haven check NAME [--read-data]`. */
+import type { Command } from 'commander';
+import { withRepository } from './browse.js';
+import { formatBytes, printJson, printLines, type CommonOptions } from '../output.js';
+import { check } from '../../engine/index.js';
+import { ExitCode } from '../../errors.js';
+
+type Action = <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) => (...args: A) => Promise<void>;
+
+export function registerCheckCommand(program: Command, action: Action): void {
+  program.command('check <name>').description("verify the task's repository structure (and, with --read-data, every byte)")
+    .option('--read-data', 'read, decrypt and hash every stored byte')
+    .option('--json', 'print the report as JSON')
+    .action(action(async (name: string, o: CommonOptions & { readData?: boolean }) => {
+      const report = await withRepository(name, 'task.read', (repo) => check(repo, { readData: o.readData === true }));
+      if (o.json) printJson(report);
+      else {
+        printLines([
+          `${report.ok ? 'no errors found' : `${report.problems.length} problem(s) found`}: ${report.snapshots} versions, ${report.packs} packs, ${report.blobs} blobs` +
+            (o.readData ? `, ${formatBytes(report.bytesVerified)} read and verified` : ''),
+          ...report.problems.flatMap((p) => [
+            `  ${p.kind}: ${p.message}`,
+            ...(p.affected ?? []).slice(0, 50).map((a) => `    affects ${a.path} in version ${a.snapshot.slice(0, 12)}`),
+          ]),
+          ...report.staleLocks.map((l) => `  stale lock ${l.id} (host ${l.host}, pid ${l.pid}): ${l.reason}`),
+        ]);
+      }
+      return report.ok ? ExitCode.SUCCESS : ExitCode.FAILED;
+    }));
+}

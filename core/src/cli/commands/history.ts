@@ -1,0 +1,27 @@
+/** `haven history [NAME] [--limit N]`. */
+import type { Command } from 'commander';
+import { services } from '../cli-context.js';
+import { formatBytes, printJson, printLines, table, type CommonOptions } from '../output.js';
+import { UsageError } from '../../errors.js';
+
+type Action = <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) => (...args: A) => Promise<void>;
+
+export function registerHistoryCommand(program: Command, action: Action): void {
+  program.command('history [name]').description('completed runs, newest first')
+    .option('--limit <n>', 'show at most N runs', (v: string) => {
+      if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--limit expects a whole number ≥ 1, not "${v}"`);
+      return Number(v);
+    })
+    .option('--json', 'print JSON')
+    .action(action(async (name: string | undefined, o: CommonOptions & { limit?: number }) => {
+      const s = await services();
+      const taskIds = name ? [(await s.tasks.get(name)).id] : (await s.tasks.list()).map((t) => t.id);
+      const runs = await s.history.list({ taskIds, limit: o.limit });
+      if (o.json) return printJson(runs);
+      if (!runs.length) return printLines(['no runs yet']);
+      printLines(table(
+        ['STARTED', 'TASK', 'TRIGGER', 'STATUS', 'FILES', 'READ', 'ADDED', 'VERSION / REASON'],
+        runs.map((r) => [r.startedAt.replace('T', ' ').slice(0, 19), r.task, r.trigger, r.status, String(r.files), formatBytes(r.bytesRead), formatBytes(r.bytesAdded), r.snapshot?.slice(0, 12) ?? r.reason ?? '']),
+      ));
+    }));
+}

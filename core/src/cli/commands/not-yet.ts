@@ -1,0 +1,26 @@
+/**
+ * Commands of the contract that later versions bring. They exist so `haven --help` shows the
+ * whole surface, and say plainly that they are not available yet (exit 1) — they never
+ * pretend to work.
+ */
+import type { Command } from 'commander';
+import { HavenError } from '../../errors.js';
+
+type Action = <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) => (...args: A) => Promise<void>;
+
+const LATER: Array<[string, string]> = [
+  ['forget <name>', 'apply retention and free space'],
+  ['drives', 'removable drives seen now'],
+  ['service', 'scheduler and system-mode daemon'],
+  ['login <provider>', 'sign in to an online service (device code flow)'],
+];
+
+export function registerNotYetCommands(program: Command, action: Action): void {
+  for (const [usage, what] of LATER) {
+    const verb = usage.split(' ')[0];
+    program.command(usage).description(`${what} (not available yet)`).allowUnknownOption().helpOption(false)
+      .action(action(async () => {
+        throw new HavenError(`"haven ${verb}" (${what}) is not available in this version of Haven yet`);
+      }));
+  }
+}

@@ -1,0 +1,68 @@
+/** `haven plugins list | info ID | enable ID | disable ID`. */
+import type { Command } from 'commander';
+import { services } from '../cli-context.js';
+import { printJson, printLines, table, type CommonOptions } from '../output.js';
+import type { PluginInfo } from '../../plugins/plugin-host.js';
+import { UsageError } from '../../errors.js';
+
+type Action = <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) => (...args: A) => Promise<void>;
+
+function provides(p: PluginInfo): string {
+  return [
+    ...p.storageProviders.map((x) => `storage:${x.type}${x.available ? '' : ' (not available yet)'}`),
+    ...p.sourceHandlers.map((x) => `source:${x.id}${x.available ? '' : ' (not available yet)'}`),
+  ].join(', ');
+}
+
+function describe(p: PluginInfo): string[] {
+  return [
+    `id:           ${p.id}`,
+    `name:         ${p.displayName}`,
+    `version:      ${p.version}`,
+    ...(p.description ? [`description:  ${p.description}`] : []),
+    `state:        ${p.state}${p.reason ? ` — ${p.reason}` : ''}`,
+    `folder:       ${p.dir} (${p.origin})`,
+    `needs API:    ${p.engines}`,
+    `activation:   ${p.activationEvents.join(', ') || '(never)'}`,
+    ...p.storageProviders.map((x) => `provides:     storage provider "${x.type}": ${x.description}${x.available ? '' : ' — NOT AVAILABLE YET: declared, not implemented in this version; tasks using it do not run'}`),
+    ...p.sourceHandlers.map((x) => `provides:     source handler "${x.id}": ${x.description}${x.available ? '' : ' — NOT AVAILABLE YET: declared, not implemented in this version'}`),
+    ...p.tapFailures.map((f) => `hook failure: ${f.hook}: ${f.message}`),
+  ];
+}
+
+export function registerPluginCommands(program: Command, action: Action): void {
+  const plugins = program.command('plugins').description('list plugins; administrators enable and disable them for the whole computer');
+
+  plugins.command('list').description('every plugin found, with its state').option('--json', 'print JSON')
+    .action(action(async (o: CommonOptions) => {
+      const list = await (await services()).plugins.list();
+      if (o.json) return printJson(list);
+      printLines(table(['ID', 'VERSION', 'STATE', 'PROVIDES', 'FROM'], list.map((p) => [p.id, p.version, p.state, provides(p), p.origin])));
+      for (const p of list) if (p.reason && p.state !== 'disabled') process.stderr.write(`haven: plugin ${p.id}: ${p.reason}\n`);
+    }));
+
+  plugins.command('info <id>').description('one plugin in full').option('--json', 'print JSON')
+    .action(action(async (id: string, o: CommonOptions) => {
+      const info = await (await services()).plugins.info(id);
+      if (o.json) printJson(info);
+      else printLines(describe(info));
+    }));
+
+  for (const verb of ['enable', 'disable'] as const) {
+    plugins.command(`${verb} <id>`).description(`${verb} a plugin for every user of this computer (administrators only)`).option('--json', 'print JSON')
+      .action(action(async (id: string, o: CommonOptions) => {
+        const s = await services();
+        await s.authorizer.require(s.identity, 'plugins.manage');
+        const info = await s.plugins.info(id);
+        if (info.state === 'invalid' || info.state === 'shadowed') throw new UsageError(`plugin "${id}" cannot be ${verb}d: ${info.reason}`);
+        await s.settings.update((settings) => {
+          settings.disabledPlugins = settings.disabledPlugins.filter((d) => d.id !== id);
+          if (verb === 'disable') settings.disabledPlugins.push({ id, by: s.identity.name, at: new Date().toISOString() });
+        });
+        s.plugins.reset();
+        const after = await s.plugins.info(id);
+        if (o.json) printJson(after);
+        else printLines([`plugin "${id}" is now ${after.state}${verb === 'disable' ? ' (its tasks and data are kept; they run again once it is enabled)' : ''}`]);
+      }));
+  }
+}

@@ -1,0 +1,53 @@
+/** `haven restore NAME [--snapshot ID|latest] [--path P]... --to DIR [--conflict …]`. */
+import { accessSync, constants, existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { Option, type Command } from 'commander';
+import { services } from '../cli-context.js';
+import { withRepository } from './browse.js';
+import { createProgress } from '../progress.js';
+import { formatBytes, printJson, printLines, type CommonOptions } from '../output.js';
+import { restore } from '../../engine/index.js';
+import { DeniedError, ExitCode } from '../../errors.js';
+
+type Action = <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) => (...args: A) => Promise<void>;
+
+/** A clear refusal up front; the OS enforces the same when files are written. */
+function requireWritable(target: string): void {
+  let dir = path.resolve(target);
+  while (!existsSync(dir)) dir = path.dirname(dir);
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch {
+    throw new DeniedError(`denied: you cannot write to ${dir}`);
+  }
+}
+
+export function registerRestoreCommand(program: Command, action: Action): void {
+  program.command('restore <name>').description('restore a version, or chosen paths of it, into a folder')
+    .option('--snapshot <id>', 'version id (or unique prefix), or "latest"', 'latest')
+    .option('--path <path>', 'restore only this path of the version (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .requiredOption('--to <dir>', 'folder to restore into')
+    .addOption(new Option('--conflict <policy>', 'when a file exists already').choices(['overwrite', 'skip', 'rename']).default('rename'))
+    .option('--json', 'print the result as JSON')
+    .option('--progress', 'show progress even when stderr is not a terminal')
+    .action(action(async (name: string, o: CommonOptions & { snapshot: string; path?: string[]; to: string; conflict: 'overwrite' | 'skip' | 'rename' }) => {
+      const target = path.resolve(o.to);
+      requireWritable(target);
+      const s = await services();
+      await s.authorizer.require(s.identity, 'restore', await s.tasks.get(name, 'restore'), target);
+      const progress = createProgress('restore', o);
+      const result = await withRepository(name, 'restore', (repo, task) =>
+        restore(repo, { snapshot: o.snapshot, taskId: task.id, paths: o.path, target, conflict: o.conflict, onProgress: (p) => progress.update(p) }),
+      ).finally(() => progress.stop());
+      if (o.json) printJson(result);
+      else {
+        printLines([
+          `restored version ${result.snapshotId.slice(0, 12)} into ${target}: ${result.files} files, ${result.dirs} folders, ${formatBytes(result.bytes)}` +
+            (result.skipped ? `, ${result.skipped} existing skipped` : '') + (result.renamed ? `, ${result.renamed} renamed` : ''),
+          ...result.refused.map((e) => `  refused: ${e.path}: ${e.message}`),
+          ...result.errors.map((e) => `  failed: ${e.path}: ${e.message}`),
+        ]);
+      }
+      return result.errors.length || result.refused.length ? ExitCode.PARTIAL : ExitCode.SUCCESS;
+    }));
+}

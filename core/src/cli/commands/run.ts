@@ -1,0 +1,84 @@
+/** `haven run NAME` and the one-shot `haven backup SOURCE... --to DEST`. */
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import type { RunRecord } from '../../api/index.js';
+import { services } from '../cli-context.js';
+import { createProgress } from '../progress.js';
+import { formatBytes, printJson, printLines, type CommonOptions } from '../output.js';
+import { addTaskOptions, toTaskInput, type RawTaskOptions } from './task-options.js';
+import { ExitCode, UsageError } from '../../errors.js';
+import type { Task } from '../../tasks/task.js';
+import type { RunOutcome } from '../../tasks/run-service.js';
+
+export function renderRun(r: RunRecord): string[] {
+  const seconds = (Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000;
+  const lines = [`run ${r.id} of task "${r.task}": ${r.status}${r.reason ? ` — ${r.reason}` : ''}`];
+  if (r.status === 'success' || r.status === 'partial') {
+    lines.push(`  ${r.files} files, ${formatBytes(r.bytesRead)} read, ${formatBytes(r.bytesAdded)} added in ${seconds.toFixed(1)} s`);
+    lines.push(`  version ${r.snapshot}`);
+    if (r.skippedSpecial) lines.push(`  ${r.skippedSpecial} sockets, FIFOs or devices skipped`);
+    for (const e of r.errors) lines.push(`  not backed up: ${e.path}: ${e.message}`);
+  }
+  return lines;
+}
+
+export function exitCodeOf(outcome: RunOutcome): number {
+  switch (outcome.record.status) {
+    case 'success': return ExitCode.SUCCESS;
+    case 'partial': return ExitCode.PARTIAL;
+    case 'skipped': return ExitCode.SKIPPED;
+    default: return outcome.error?.exitCode ?? ExitCode.FAILED;
+  }
+}
+
+async function runAndReport(task: Task, o: CommonOptions): Promise<number> {
+  const s = await services();
+  const progress = createProgress('backup', o);
+  const outcome = await s.runs.run(task, { trigger: 'manual', onProgress: (p) => progress.update(p) }).finally(() => progress.stop());
+  if (o.json) printJson(outcome.record);
+  else printLines(renderRun(outcome.record));
+  if (outcome.error && !o.json && outcome.record.status === 'failed') process.stderr.write(`haven: ${outcome.error.message}\n`);
+  return exitCodeOf(outcome);
+}
+
+/** The name `haven backup` gives a task it creates: from the first source's folder name. */
+function defaultTaskName(source: string): string {
+  const base = path.basename(path.resolve(source)).replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  return `backup-${base || 'root'}`.slice(0, 64);
+}
+
+export function registerRunCommands(program: Command, action: <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) => (...args: A) => Promise<void>): void {
+  program.command('run <name>').description('run a task now')
+    .option('--json', 'print the run record as JSON')
+    .option('--progress', 'show progress even when stderr is not a terminal')
+    .action(action(async (name: string, o: CommonOptions) => {
+      const task = await (await services()).tasks.get(name, 'task.run');
+      return runAndReport(task, o);
+    }));
+
+  addTaskOptions(
+    program.command('backup <sources...>').description('one-shot: create (or reuse) a manual task for these sources and run it')
+      .requiredOption('--to <TYPE:LOCATION>', 'destination, e.g. local:/srv/backup/haven')
+      .option('--name <name>', 'task name (default: backup-<folder name>)'),
+    { sourceFlag: false },
+  )
+    .option('--json', 'print the run record as JSON')
+    .option('--progress', 'show progress even when stderr is not a terminal')
+    .action(action(async (sources: string[], o: RawTaskOptions & CommonOptions & { to: string; name?: string }) => {
+      const s = await services();
+      const name = o.name ?? defaultTaskName(sources[0]);
+      const existing = (await s.tasks.list()).find((t) => t.name === name);
+      let task: Task;
+      if (!existing) {
+        task = await s.tasks.create(name, toTaskInput({ ...o, source: sources, dest: o.to }), process.cwd());
+        if (!o.json) process.stderr.write(`haven: created task "${name}" (run it again with "haven run ${name}")\n`);
+      } else {
+        const wanted = sources.map((x) => path.resolve(x)).sort().join('\n');
+        if (existing.sources.slice().sort().join('\n') !== wanted || !existing.destination.startsWith(`${o.to.split(':')[0]}:`)) {
+          throw new UsageError(`task "${name}" already exists with other sources or destination; choose another --name or use "haven task edit ${name}"`);
+        }
+        task = await s.tasks.get(name, 'task.run');
+      }
+      return runAndReport(task, o);
+    }));
+}

@@ -1,0 +1,54 @@
+/**
+ * The task options shared by `task create`, `task edit` and `backup` — declared once.
+ */
+import { Option, type Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import type { TaskInput } from '../../tasks/task-service.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function wholeNumber(flag: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new UsageError(`${flag} expects a whole number, not "${value}"`);
+    return Number(value);
+  };
+}
+
+export function addTaskOptions(cmd: Command, { sourceFlag }: { sourceFlag: boolean }): Command {
+  if (sourceFlag) cmd.option('--source <path>', 'a folder or file to back up (repeatable)', collect);
+  return cmd
+    .option('--exclude <glob>', 'leave out paths matching this glob (repeatable)', collect)
+    .option('--schedule <spec>', 'manual, hourly, "daily HH:MM", "weekly DAY[,DAY] HH:MM", "monthly D HH:MM", "every N minutes|hours", cron "EXPR", on-connect')
+    .option('--keep-last <n>', 'keep the last N versions', wholeNumber('--keep-last'))
+    .option('--keep-daily <n>', 'keep one version a day for N days', wholeNumber('--keep-daily'))
+    .option('--keep-weekly <n>', 'keep one version a week for N weeks', wholeNumber('--keep-weekly'))
+    .option('--keep-monthly <n>', 'keep one version a month for N months', wholeNumber('--keep-monthly'))
+    .addOption(new Option('--password-file <file>', 'file holding the repository password (or set HAVEN_PASSWORD)').conflicts('encryption'))
+    .option('--no-encryption', 'store the repository unencrypted (an explicit choice)');
+}
+
+export interface RawTaskOptions {
+  source?: string[];
+  dest?: string;
+  exclude?: string[];
+  schedule?: string;
+  keepLast?: number;
+  keepDaily?: number;
+  keepWeekly?: number;
+  keepMonthly?: number;
+  passwordFile?: string;
+  encryption?: boolean;
+}
+
+export function toTaskInput(o: RawTaskOptions): TaskInput {
+  const retention = { keepLast: o.keepLast, keepDaily: o.keepDaily, keepWeekly: o.keepWeekly, keepMonthly: o.keepMonthly };
+  return {
+    sources: o.source,
+    excludes: o.exclude,
+    destination: o.dest,
+    schedule: o.schedule,
+    retention: Object.values(retention).some((v) => v !== undefined) ? retention : undefined,
+    passwordFile: o.passwordFile,
+    noEncryption: o.encryption === false,
+  };
+}

@@ -1,0 +1,90 @@
+/** `haven task create|list|show|edit|delete|export|import`. */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { services } from '../cli-context.js';
+import { printJson, printLines, table, type CommonOptions } from '../output.js';
+import { addTaskOptions, toTaskInput, type RawTaskOptions } from './task-options.js';
+import { UsageError } from '../../errors.js';
+import type { Task } from '../../tasks/task.js';
+
+function describeTask(t: Task): string[] {
+  const keep = Object.entries(t.retention).map(([k, v]) => `${k.replace('keep', '').toLowerCase()} ${v}`).join(', ');
+  return [
+    `name:         ${t.name}`,
+    `owner:        ${t.owner ? t.owner.name : '(legacy task: every user)'}`,
+    `sources:      ${t.sources.join(', ')}`,
+    ...(t.excludes.length ? [`excludes:     ${t.excludes.join(', ')}`] : []),
+    `destination:  ${t.destination}`,
+    `schedule:     ${t.schedule}`,
+    `keep:         ${keep || 'everything (no retention policy)'}`,
+    `encryption:   ${t.encryption === 'none' ? 'none' : `AES-256-GCM, password ${t.passwordFile ? `from ${t.passwordFile}` : 'from HAVEN_PASSWORD'}`}`,
+    `id:           ${t.id}`,
+  ];
+}
+
+export function registerTaskCommands(program: Command, action: <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) => (...args: A) => Promise<void>): void {
+  const task = program.command('task').description('create, list, show, edit, delete, export and import backup tasks');
+
+  addTaskOptions(
+    task.command('create <name>').description('create a backup task').requiredOption('--dest <TYPE:LOCATION>', 'where versions are kept, e.g. local:/srv/backup/haven'),
+    { sourceFlag: true },
+  )
+    .option('--json', 'print the task as JSON')
+    .action(action(async (name: string, o: RawTaskOptions & CommonOptions) => {
+      const s = await services();
+      const created = await s.tasks.create(name, toTaskInput(o), process.cwd());
+      if (o.json) printJson(created);
+      else printLines([`created task "${created.name}"`, ...describeTask(created).map((l) => `  ${l}`)]);
+    }));
+
+  task.command('list').description('tasks you can see').option('--json', 'print JSON').action(action(async (o: CommonOptions) => {
+    const s = await services();
+    const tasks = await s.tasks.list();
+    if (o.json) return printJson(tasks);
+    if (!tasks.length) return printLines(['no tasks yet (create one with "haven task create" or "haven backup")']);
+    printLines(table(['NAME', 'OWNER', 'SCHEDULE', 'DESTINATION', 'SOURCES'], tasks.map((t) => [t.name, t.owner?.name ?? '(legacy)', t.schedule, t.destination, t.sources.join(', ')])));
+  }));
+
+  task.command('show <name>').description('one task in full').option('--json', 'print JSON').action(action(async (name: string, o: CommonOptions) => {
+    const t = await (await services()).tasks.get(name);
+    if (o.json) printJson(t);
+    else printLines(describeTask(t));
+  }));
+
+  addTaskOptions(task.command('edit <name>').description("change a task's settings (only the options given change)").option('--dest <TYPE:LOCATION>', 'new destination'), { sourceFlag: true })
+    .option('--json', 'print the task as JSON')
+    .action(action(async (name: string, o: RawTaskOptions & CommonOptions) => {
+      const edited = await (await services()).tasks.edit(name, toTaskInput(o), process.cwd());
+      if (o.json) printJson(edited);
+      else printLines([`updated task "${edited.name}"`, ...describeTask(edited).map((l) => `  ${l}`)]);
+    }));
+
+  task.command('delete <name>').description('delete a task (its versions stay in the repository)')
+    .option('--purge', 'also delete its versions from the repository (not available yet)')
+    .option('--json', 'print JSON')
+    .action(action(async (name: string, o: CommonOptions & { purge?: boolean }) => {
+      if (o.purge) throw new UsageError('--purge is not available yet: it needs "haven forget --prune", which a later version brings; the task was not deleted');
+      const deleted = await (await services()).tasks.delete(name);
+      if (o.json) printJson({ deleted: deleted.name, id: deleted.id });
+      else printLines([`deleted task "${deleted.name}" (its versions remain in ${deleted.destination})`]);
+    }));
+
+  task.command('export [names...]').description('print task definitions as JSON (all you can see, or the ones named)')
+    .option('--json', 'the output is always JSON')
+    .action(action(async (names: string[]) => {
+      printJson(await (await services()).tasks.exportTasks(names));
+    }));
+
+  task.command('import <file>').description('add the tasks of an export file (all or none)').option('--json', 'print JSON')
+    .action(action(async (file: string, o: CommonOptions) => {
+      let data: unknown;
+      try {
+        data = JSON.parse(await readFile(file, 'utf8'));
+      } catch (err) {
+        throw new UsageError(`cannot read ${file} as JSON: ${(err as Error).message}`);
+      }
+      const imported = await (await services()).tasks.importTasks(data, process.cwd());
+      if (o.json) printJson(imported);
+      else printLines(imported.map((t) => `imported task "${t.name}"`));
+    }));
+}

@@ -1,0 +1,62 @@
+/**
+ * Computer-wide settings, kept in the system state folder and changed only by an
+ * administrator: which plugins are disabled (only the disabled list is stored, with who and
+ * when, so new plugins are enabled by default) and which group counts as administrators.
+ */
+import { promises as fs } from 'node:fs';
+import { injectable, inject } from 'inversify';
+import { HavenPaths as HavenPathsId } from '../di/service-identifiers.js';
+import type { HavenPaths } from './haven-paths.js';
+import { readJsonFile, writeJsonFileAtomic } from '../util/json-file.js';
+import { withLock } from '../util/file-lock.js';
+import { DEFAULT_ADMIN_GROUP } from '../auth/identity.js';
+import { HavenError } from '../errors.js';
+
+export interface DisabledPlugin {
+  id: string;
+  by: string;
+  at: string;
+}
+
+export interface SystemSettings {
+  adminGroup: string;
+  disabledPlugins: DisabledPlugin[];
+}
+
+export interface SystemSettingsStore {
+  read(): Promise<SystemSettings>;
+  update(change: (settings: SystemSettings) => void): Promise<SystemSettings>;
+}
+
+@injectable()
+export class SystemSettingsStoreImpl implements SystemSettingsStore {
+  constructor(@inject(HavenPathsId) private readonly paths: HavenPaths) {}
+
+  async read(): Promise<SystemSettings> {
+    const stored = await readJsonFile<Partial<SystemSettings>>(this.paths.systemSettingsFile);
+    return {
+      adminGroup: typeof stored?.adminGroup === 'string' ? stored.adminGroup : DEFAULT_ADMIN_GROUP,
+      disabledPlugins: Array.isArray(stored?.disabledPlugins) ? stored.disabledPlugins : [],
+    };
+  }
+
+  async update(change: (settings: SystemSettings) => void): Promise<SystemSettings> {
+    const file = this.paths.systemSettingsFile;
+    try {
+      await fs.mkdir(this.paths.systemDir, { recursive: true, mode: 0o755 });
+      return await withLock(`${file}.lock`, 'system settings update', async () => {
+        const settings = await this.read();
+        change(settings);
+        // Readable by every user (they must know what is disabled), writable by root only.
+        await writeJsonFileAtomic(file, settings, 0o644, 0o755);
+        return settings;
+      });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') {
+        throw new HavenError(`cannot write the system settings in ${this.paths.systemDir}: permission denied (run as root)`);
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * Assembles the core from one ContainerModule per concern. Plugins never see the container:
+ * they get a PluginContext, so this wiring can change without breaking them.
+ */
+import { Container } from 'inversify';
+import { resolveHavenPaths } from '../config/haven-paths.js';
+import { configModule } from '../config/config-module.js';
+import { SystemSettingsStoreImpl } from '../config/system-settings.js';
+import { currentIdentity } from '../auth/identity.js';
+import { authModule } from '../auth/auth-module.js';
+import { hooksModule } from '../hooks/hooks-module.js';
+import { pluginsModule } from '../plugins/plugins-module.js';
+import { tasksModule } from '../tasks/tasks-module.js';
+import { historyModule } from '../history/history-module.js';
+
+export async function createHavenContainer(env: NodeJS.ProcessEnv = process.env): Promise<Container> {
+  const paths = resolveHavenPaths(env, process.getuid?.() ?? 0);
+  // Who is an administrator depends on the system settings (the admin group).
+  const settings = await new SystemSettingsStoreImpl(paths).read();
+  const container = new Container({ defaultScope: 'Singleton' });
+  container.load(configModule(paths), authModule(currentIdentity(settings.adminGroup)), hooksModule, pluginsModule, tasksModule, historyModule);
+  return container;
+}

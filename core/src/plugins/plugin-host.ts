@@ -1,0 +1,285 @@
+/**
+ * The plugin host: turns discovered packages into plugins with a state, activates a plugin's
+ * code only when one of its contributions is first needed (lazy activation), and keeps a
+ * plugin that fails to load from taking the rest down.
+ */
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { inject, injectable } from 'inversify';
+import semver from 'semver';
+import { PLUGIN_API_VERSION } from '../api/index.js';
+import type { Disposable, PluginContext, PluginModule, StorageProvider } from '../api/index.js';
+import {
+  HookSetId,
+  PluginDiscovery as PluginDiscoveryId,
+  StorageProviderRegistry as RegistryId,
+  SystemSettingsStore as SettingsId,
+} from '../di/service-identifiers.js';
+import type { HookSet } from '../hooks/hook-set.js';
+import { createPluginHooks, type TapFailure } from '../hooks/plugin-hooks.js';
+import type { SystemSettingsStore } from '../config/system-settings.js';
+import type { DiscoveredPlugin, PluginDiscovery } from './plugin-discovery.js';
+import type { StorageProviderRegistry } from './storage-provider-registry.js';
+import type { PluginPackage } from './plugin-manifest.js';
+import { SkippedError, UsageError } from '../errors.js';
+import { createPluginLogger } from '../util/logger.js';
+
+/**
+ * - `ready`: enabled, code not loaded yet (it loads when needed)
+ * - `active`: code loaded and activated
+ * - `disabled`: an administrator disabled it
+ * - `failed`: loading or activating threw (error kept)
+ * - `incompatible`: its engines.haven range does not accept this host's API version
+ * - `invalid`: its manifest cannot be used
+ * - `conflict`: it contributes a provider type another plugin already contributes
+ * - `shadowed`: another plugin with the same id was found earlier in the lookup order
+ */
+export type PluginState = 'ready' | 'active' | 'disabled' | 'failed' | 'incompatible' | 'invalid' | 'conflict' | 'shadowed';
+
+export interface PluginInfo {
+  id: string;
+  displayName: string;
+  version: string;
+  description?: string;
+  dir: string;
+  origin: DiscoveredPlugin['origin'];
+  engines: string;
+  state: PluginState;
+  /** Why the plugin is not usable, in a sentence. */
+  reason?: string;
+  disabledBy?: { by: string; at: string };
+  storageProviders: Array<{ type: string; description: string; available: boolean }>;
+  sourceHandlers: Array<{ id: string; description: string; available: boolean }>;
+  activationEvents: string[];
+  tapFailures: TapFailure[];
+}
+
+interface PluginEntry {
+  info: PluginInfo;
+  pkg?: PluginPackage;
+  module?: PluginModule;
+  subscriptions: Disposable[];
+  activation?: Promise<void>;
+}
+
+export interface PluginHost {
+  /** Every plugin found, usable or not, in lookup order. */
+  list(): Promise<PluginInfo[]>;
+  info(id: string): Promise<PluginInfo>;
+  /** The provider for a destination type, activating its plugin if needed. */
+  storageProvider(type: string): Promise<StorageProvider>;
+  /** Activates plugins that want to see every run (onRun, onStartup, source handlers). */
+  activateForRun(): Promise<void>;
+  /** Deactivates every active plugin and undoes its registrations. */
+  deactivateAll(): Promise<void>;
+  /** Forgets what was loaded, so the next call re-reads manifests and settings. */
+  reset(): void;
+}
+
+@injectable()
+export class PluginHostImpl implements PluginHost {
+  private entries?: Promise<Map<string, PluginEntry>>;
+  private readonly tapFailures: TapFailure[] = [];
+
+  constructor(
+    @inject(PluginDiscoveryId) private readonly discovery: PluginDiscovery,
+    @inject(SettingsId) private readonly settings: SystemSettingsStore,
+    @inject(RegistryId) private readonly registry: StorageProviderRegistry,
+    @inject(HookSetId) private readonly hooks: HookSet,
+  ) {}
+
+  reset(): void {
+    this.entries = undefined;
+  }
+
+  async list(): Promise<PluginInfo[]> {
+    return [...(await this.load()).values()].map((e) => e.info);
+  }
+
+  async info(id: string): Promise<PluginInfo> {
+    const entry = (await this.load()).get(id);
+    if (!entry) throw new UsageError(`no plugin "${id}" (see "haven plugins list")`);
+    return entry.info;
+  }
+
+  async storageProvider(type: string): Promise<StorageProvider> {
+    const entries = await this.load();
+    const owner = [...entries.values()].find((e) =>
+      e.info.state !== 'shadowed' && e.info.state !== 'conflict' && e.info.storageProviders.some((p) => p.type === type),
+    );
+    if (!owner) {
+      const known = [...entries.values()].flatMap((e) => e.info.storageProviders.map((p) => p.type));
+      throw new UsageError(`unknown destination type "${type}" (known: ${known.join(', ') || 'none'})`);
+    }
+    const { info } = owner;
+    if (info.state === 'disabled') {
+      throw new SkippedError(`storage provider "${type}" (plugin "${info.id}") was disabled by an administrator${info.disabledBy ? ` (${info.disabledBy.by}, ${info.disabledBy.at})` : ''}`);
+    }
+    if (info.state === 'incompatible' || info.state === 'invalid') {
+      throw new SkippedError(`storage provider "${type}" cannot be used: plugin "${info.id}" ${info.reason}`);
+    }
+    const contribution = info.storageProviders.find((p) => p.type === type)!;
+    if (!contribution.available) {
+      throw new SkippedError(`storage provider "${type}" is not available yet in this version of Haven (plugin "${info.id}" declares it but does not implement it)`);
+    }
+    await this.activate(owner);
+    const provider = this.registry.get(type);
+    if (!provider) throw new SkippedError(`plugin "${info.id}" was activated but registered no "${type}" provider`);
+    return provider;
+  }
+
+  async activateForRun(): Promise<void> {
+    for (const entry of (await this.load()).values()) {
+      const events = entry.info.activationEvents;
+      const handlers = entry.info.sourceHandlers.filter((h) => h.available);
+      const wantsRun =
+        events.includes('onRun') || events.includes('onStartup') || handlers.some((h) => events.includes(`onSourceHandler:${h.id}`));
+      if (wantsRun && entry.info.state === 'ready') {
+        await this.activate(entry).catch(() => undefined); // recorded as failed; the run goes on
+      }
+    }
+  }
+
+  async deactivateAll(): Promise<void> {
+    if (!this.entries) return;
+    for (const entry of (await this.entries).values()) {
+      if (entry.info.state !== 'active') continue;
+      try {
+        await entry.module?.deactivate?.();
+      } catch {
+        // A plugin failing to clean up must not stop the others from doing so.
+      }
+      for (const d of entry.subscriptions.splice(0).reverse()) d.dispose();
+      entry.info.state = 'ready';
+      entry.activation = undefined;
+    }
+  }
+
+  private load(): Promise<Map<string, PluginEntry>> {
+    this.entries ??= this.build();
+    return this.entries;
+  }
+
+  private async build(): Promise<Map<string, PluginEntry>> {
+    const settings = await this.settings.read();
+    const disabled = new Map(settings.disabledPlugins.map((d) => [d.id, d]));
+    const entries = new Map<string, PluginEntry>();
+    const providerOwners = new Map<string, PluginEntry>();
+    let invalidCount = 0;
+
+    for (const found of this.discovery.discover()) {
+      if (!found.pkg) {
+        // No usable id: key it by its folder so it still shows in the list with its problems.
+        const id = `invalid:${path.basename(found.dir)}${invalidCount++ ? `#${invalidCount}` : ''}`;
+        entries.set(id, {
+          subscriptions: [],
+          info: {
+            id, displayName: path.basename(found.dir), version: '', dir: found.dir, origin: found.origin, engines: '',
+            state: 'invalid', reason: `has an invalid manifest: ${found.problems!.join('; ')}`,
+            storageProviders: [], sourceHandlers: [], activationEvents: [], tapFailures: [],
+          },
+        });
+        continue;
+      }
+      const { pkg } = found;
+      const m = pkg.haven;
+      const info: PluginInfo = {
+        id: m.id,
+        displayName: m.displayName,
+        version: pkg.version,
+        description: m.description,
+        dir: found.dir,
+        origin: found.origin,
+        engines: pkg.engines.haven,
+        state: 'ready',
+        storageProviders: (m.contributes.storageProviders ?? []).map((p) => ({ ...p, available: p.available !== false })),
+        sourceHandlers: (m.contributes.sourceHandlers ?? []).map((h) => ({ ...h, available: h.available !== false })),
+        activationEvents: m.activationEvents,
+        tapFailures: this.tapFailures.filter((f) => f.pluginId === m.id),
+      };
+      const entry: PluginEntry = { info, pkg, subscriptions: [] };
+      const earlier = entries.get(m.id);
+      if (earlier) {
+        info.state = 'shadowed';
+        info.reason = `plugin id "${m.id}" is already provided by ${earlier.info.dir}`;
+        entries.set(`${m.id}@${found.dir}`, entry);
+        continue;
+      }
+      entries.set(m.id, entry);
+      if (!semver.satisfies(PLUGIN_API_VERSION, pkg.engines.haven, { includePrerelease: true })) {
+        info.state = 'incompatible';
+        info.reason = `needs Haven plugin API ${pkg.engines.haven}, but this Haven provides ${PLUGIN_API_VERSION}`;
+        continue;
+      }
+      const clash = info.storageProviders.map((p) => [p.type, providerOwners.get(p.type)] as const).find(([, owner]) => owner);
+      if (clash) {
+        const [type, owner] = clash;
+        info.state = 'conflict';
+        info.reason = `storage provider type "${type}" is contributed by both "${owner!.info.id}" (${owner!.info.dir}) and "${m.id}" (${found.dir}); "${m.id}" was not loaded`;
+        continue;
+      }
+      for (const p of info.storageProviders) providerOwners.set(p.type, entry);
+      const off = disabled.get(m.id);
+      if (off) {
+        info.state = 'disabled';
+        info.reason = `disabled by an administrator (${off.by}, ${off.at})`;
+        info.disabledBy = { by: off.by, at: off.at };
+      }
+    }
+    return entries;
+  }
+
+  private activate(entry: PluginEntry): Promise<void> {
+    if (entry.info.state === 'active') return Promise.resolve();
+    if (entry.info.state === 'failed') return Promise.reject(this.failure(entry));
+    entry.activation ??= this.doActivate(entry).catch((err: unknown) => {
+      for (const d of entry.subscriptions.splice(0).reverse()) d.dispose();
+      entry.info.state = 'failed';
+      entry.info.reason = `failed to load: ${err instanceof Error ? err.message : String(err)}`;
+      throw this.failure(entry);
+    });
+    return entry.activation;
+  }
+
+  private failure(entry: PluginEntry): Error {
+    return new Error(`plugin "${entry.info.id}" ${entry.info.reason}`);
+  }
+
+  private async doActivate(entry: PluginEntry): Promise<void> {
+    const { info, pkg } = entry;
+    const mainFile = path.resolve(info.dir, pkg!.main);
+    const mod = (await import(pathToFileURL(mainFile).href)) as Partial<PluginModule>;
+    if (typeof mod.activate !== 'function') throw new Error(`${mainFile} exports no activate() function`);
+    entry.module = mod as PluginModule;
+    const contributes = new Set(info.storageProviders.map((p) => p.type));
+    const handlers = new Set(info.sourceHandlers.map((h) => h.id));
+    const track = (d: Disposable) => entry.subscriptions.push(d);
+    const context: PluginContext = {
+      apiVersion: PLUGIN_API_VERSION,
+      pluginId: info.id,
+      pluginPath: info.dir,
+      subscriptions: entry.subscriptions,
+      hooks: createPluginHooks(this.hooks, info.id, this.tapFailures, track),
+      log: createPluginLogger(info.id),
+      registerStorageProvider: (provider) => {
+        if (!contributes.has(provider.type)) {
+          throw new Error(`plugin "${info.id}" registers storage provider "${provider.type}", which its manifest does not contribute`);
+        }
+        const d = this.registry.register(info.id, provider);
+        track(d);
+        return d;
+      },
+      registerSourceHandler: (handler) => {
+        if (!handlers.has(handler.id)) {
+          throw new Error(`plugin "${info.id}" registers source handler "${handler.id}", which its manifest does not contribute`);
+        }
+        // Handlers act through the scan/copy hooks; the registration is kept for disposal symmetry.
+        const d = { dispose() {} };
+        track(d);
+        return d;
+      },
+    };
+    await mod.activate(context);
+    info.state = 'active';
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Reading and validating a plugin's manifest: the `haven` field, `name`, `version`, `main`
+ * and `engines.haven` of its package.json. Read without running any plugin code. Errors name
+ * the file and the field.
+ */
+import { Ajv, type ErrorObject } from 'ajv';
+import semver from 'semver';
+import type { PluginManifest } from '../api/index.js';
+
+export interface PluginPackage {
+  name: string;
+  version: string;
+  main: string;
+  engines: { haven: string };
+  haven: PluginManifest;
+}
+
+const ID = '^[a-z][a-z0-9-]{0,63}$';
+const contribution = (key: 'type' | 'id') => ({
+  type: 'object',
+  required: [key, 'description'],
+  additionalProperties: false,
+  properties: {
+    [key]: { type: 'string', pattern: ID },
+    description: { type: 'string', minLength: 1 },
+    available: { type: 'boolean' },
+  },
+});
+
+const schema = {
+  type: 'object',
+  required: ['name', 'version', 'engines', 'haven'],
+  properties: {
+    name: { type: 'string', minLength: 1 },
+    version: { type: 'string', minLength: 1 },
+    main: { type: 'string', minLength: 1 },
+    engines: {
+      type: 'object',
+      required: ['haven'],
+      properties: { haven: { type: 'string', minLength: 1 } },
+    },
+    haven: {
+      type: 'object',
+      required: ['id', 'displayName', 'contributes', 'activationEvents'],
+      additionalProperties: false,
+      properties: {
+        id: { type: 'string', pattern: ID },
+        displayName: { type: 'string', minLength: 1 },
+        description: { type: 'string' },
+        contributes: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            storageProviders: { type: 'array', items: contribution('type') },
+            sourceHandlers: { type: 'array', items: contribution('id') },
+          },
+        },
+        activationEvents: {
+          type: 'array',
+          items: { type: 'string', pattern: '^(onStartup|onRun|onStorageProvider:[a-z][a-z0-9-]*|onSourceHandler:[a-z][a-z0-9-]*)$' },
+        },
+      },
+    },
+  },
+};
+
+const ajv = new Ajv({ allErrors: true });
+const validate = ajv.compile(schema);
+
+function describe(error: ErrorObject): string {
+  const where = error.instancePath ? error.instancePath.slice(1).replace(/\//g, '.') : '(top level)';
+  if (error.keyword === 'required') return `${where === '(top level)' ? '' : `${where}.`}${error.params.missingProperty}: is required`;
+  if (error.keyword === 'additionalProperties') return `${where}: unknown field "${error.params.additionalProperty}"`;
+  if (error.keyword === 'pattern') return `${where}: "${String(error.data)}" is not valid (expected ${error.params.pattern})`;
+  return `${where}: ${error.message}`;
+}
+
+/** Validates a parsed package.json; returns the package or the list of problems. */
+export function validatePluginPackage(json: unknown): { ok: true; pkg: PluginPackage } | { ok: false; problems: string[] } {
+  if (!validate(json)) {
+    return { ok: false, problems: (validate.errors ?? []).map(describe) };
+  }
+  const pkg = json as unknown as PluginPackage;
+  const problems: string[] = [];
+  if (!semver.valid(pkg.version)) problems.push(`version: "${pkg.version}" is not a semantic version`);
+  if (!semver.validRange(pkg.engines.haven)) problems.push(`engines.haven: "${pkg.engines.haven}" is not a semver range`);
+  const types = pkg.haven.contributes.storageProviders?.map((p) => p.type) ?? [];
+  const duplicates = types.filter((t, i) => types.indexOf(t) !== i);
+  if (duplicates.length > 0) problems.push(`haven.contributes.storageProviders: type "${duplicates[0]}" is listed twice`);
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, pkg: { ...pkg, main: pkg.main ?? 'index.js' } };
+}

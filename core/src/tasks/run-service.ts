@@ -1,0 +1,123 @@
+/**
+ * Running a task: the overlap guard, the schedule hooks' veto, the provider, the engine, and
+ * the run record every run leaves — whatever the outcome.
+ */
+import { randomUUID } from 'node:crypto';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { inject, injectable } from 'inversify';
+import type { RunRecord, RunRequest, RunTrigger } from '../api/index.js';
+import {
+  HavenPaths as HavenPathsId,
+  HookSetId,
+  Identity as IdentityId,
+  PluginHost as PluginHostId,
+  RepositoryService as RepositoryServiceId,
+  RunHistory as RunHistoryId,
+} from '../di/service-identifiers.js';
+import type { HavenPaths } from '../config/haven-paths.js';
+import type { HookSet } from '../hooks/hook-set.js';
+import type { Identity } from '../auth/identity.js';
+import type { PluginHost } from '../plugins/plugin-host.js';
+import type { RunHistory } from '../history/run-history.js';
+import type { RepositoryService } from './repository-access.js';
+import { backup, type BackupProgress } from '../engine/index.js';
+import { HavenError, SkippedError, UsageError } from '../errors.js';
+import { tryLock } from '../util/file-lock.js';
+import { parseDestination, type Task } from './task.js';
+import { isSystemRoot } from './task-validation.js';
+
+export interface RunOptions {
+  trigger: RunTrigger;
+  onProgress?: (p: BackupProgress) => void;
+}
+
+export interface RunOutcome {
+  record: RunRecord;
+  /** The error behind a failed or skipped run, for its exit code. */
+  error?: HavenError;
+}
+
+export interface RunService {
+  run(task: Task, options: RunOptions): Promise<RunOutcome>;
+}
+
+@injectable()
+export class RunServiceImpl implements RunService {
+  constructor(
+    @inject(HavenPathsId) private readonly paths: HavenPaths,
+    @inject(HookSetId) private readonly hooks: HookSet,
+    @inject(IdentityId) private readonly user: Identity,
+    @inject(PluginHostId) private readonly plugins: PluginHost,
+    @inject(RepositoryServiceId) private readonly repositories: RepositoryService,
+    @inject(RunHistoryId) private readonly history: RunHistory,
+  ) {}
+
+  async run(task: Task, options: RunOptions): Promise<RunOutcome> {
+    const record: RunRecord = {
+      id: randomUUID(),
+      task: task.name,
+      taskId: task.id,
+      trigger: options.trigger,
+      startedBy: this.user.name,
+      status: 'failed',
+      startedAt: new Date().toISOString(),
+      finishedAt: '',
+      files: 0,
+      bytesRead: 0,
+      bytesAdded: 0,
+      snapshot: null,
+      errors: [],
+    };
+    let error: HavenError | undefined;
+    const guard = await tryLock(path.join(this.paths.home, 'locks', `task-${task.id}.lock`), `run of task ${task.name}`);
+    try {
+      if ('heldBy' in guard) {
+        throw new SkippedError(`task "${task.name}" is already running (process ${guard.heldBy.pid}, since ${guard.heldBy.since})`);
+      }
+      await this.execute(task, record, options);
+    } catch (err) {
+      error = err instanceof HavenError ? err : new HavenError((err as Error).message, { cause: err });
+      record.status = error instanceof SkippedError ? 'skipped' : 'failed';
+      record.reason = error.message;
+    } finally {
+      if ('release' in guard) await guard.release();
+    }
+    record.finishedAt = new Date().toISOString();
+    await this.history.record(record);
+    if (this.hooks.schedule.afterRun.isUsed()) await this.hooks.schedule.afterRun.promise(record);
+    return { record, error };
+  }
+
+  private async execute(task: Task, record: RunRecord, options: RunOptions): Promise<void> {
+    const root = task.sources.find(isSystemRoot);
+    if (root) throw new UsageError(`source "${root}" is the root of the system volume, which cannot be copied while the system runs from it`);
+    // Plugins that watch every run (schedule and scan hooks) must be active before the veto.
+    await this.plugins.activateForRun();
+    const request: RunRequest = { taskId: task.id, task: task.name, trigger: options.trigger, destination: parseDestination(task.destination) };
+    if (this.hooks.schedule.shouldStartRun.isUsed()) {
+      const veto = await this.hooks.schedule.shouldStartRun.promise(request);
+      if (veto) throw new SkippedError(`run vetoed by ${veto.by}: ${veto.reason}`);
+    }
+    const repository = await this.repositories.open(task, { create: true });
+    try {
+      const result = await backup(repository, {
+        sources: task.sources,
+        excludes: task.excludes,
+        meta: { taskId: task.id, task: task.name, runId: record.id, host: os.hostname(), user: this.user.name },
+        parent: 'auto',
+        hooks: this.hooks,
+        onProgress: options.onProgress,
+      });
+      record.files = result.files;
+      record.bytesRead = result.bytesRead;
+      record.bytesAdded = result.bytesAdded;
+      record.snapshot = result.snapshotId;
+      record.errors = result.errors;
+      record.skippedSpecial = result.skippedSpecial;
+      record.status = result.errors.length > 0 ? 'partial' : 'success';
+    } finally {
+      await repository.close();
+    }
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * Task use cases: create, list, show, edit, delete, export, import — with authorization and
+ * with the destination checked by its storage provider (which activates that plugin only).
+ */
+import { randomUUID } from 'node:crypto';
+import { inject, injectable } from 'inversify';
+import {
+  Authorizer as AuthorizerId,
+  Identity as IdentityId,
+  PluginHost as PluginHostId,
+  TaskStore as TaskStoreId,
+} from '../di/service-identifiers.js';
+import type { Authorizer } from '../auth/authorizer.js';
+import type { Identity } from '../auth/identity.js';
+import type { PluginHost } from '../plugins/plugin-host.js';
+import type { TaskStore } from './task-store.js';
+import { parseDestination, type Task, type TaskSettings } from './task.js';
+import {
+  validatePasswordFile,
+  validateRetention,
+  validateScheduleText,
+  validateSources,
+  validateTaskName,
+} from './task-validation.js';
+import { UsageError } from '../errors.js';
+import { warn } from '../util/logger.js';
+
+/** Settings as typed by a user: paths may be relative, anything may be missing on edit. */
+export interface TaskInput {
+  sources?: string[];
+  excludes?: string[];
+  destination?: string;
+  schedule?: string;
+  retention?: Task['retention'];
+  passwordFile?: string;
+  noEncryption?: boolean;
+}
+
+export interface TaskExport {
+  format: 'haven-tasks';
+  version: 1;
+  tasks: Array<Pick<Task, 'name'> & TaskSettings>;
+}
+
+export interface TaskService {
+  list(): Promise<Task[]>;
+  get(name: string, action?: 'task.read' | 'task.run' | 'restore'): Promise<Task>;
+  create(name: string, input: TaskInput, cwd: string): Promise<Task>;
+  edit(name: string, input: TaskInput, cwd: string): Promise<Task>;
+  delete(name: string): Promise<Task>;
+  exportTasks(names: string[]): Promise<TaskExport>;
+  importTasks(data: unknown, cwd: string): Promise<Task[]>;
+}
+
+@injectable()
+export class TaskServiceImpl implements TaskService {
+  constructor(
+    @inject(TaskStoreId) private readonly store: TaskStore,
+    @inject(AuthorizerId) private readonly authorizer: Authorizer,
+    @inject(IdentityId) private readonly user: Identity,
+    @inject(PluginHostId) private readonly plugins: PluginHost,
+  ) {}
+
+  async list(): Promise<Task[]> {
+    return (await this.store.all()).filter((t) => this.authorizer.canSee(this.user, t));
+  }
+
+  async get(name: string, action: 'task.read' | 'task.run' | 'restore' = 'task.read'): Promise<Task> {
+    const task = (await this.store.all()).find((t) => t.name === name);
+    if (!task || !this.authorizer.canSee(this.user, task)) throw new UsageError(`no task named "${name}" (see "haven task list")`);
+    await this.authorizer.require(this.user, action, task);
+    return task;
+  }
+
+  private async destination(text: string, sources: string[]): Promise<string> {
+    const { type, location } = parseDestination(text);
+    if (!type) throw new UsageError(`destination "${text}" must be TYPE:LOCATION, e.g. local:/srv/backup/haven`);
+    const provider = await this.plugins.storageProvider(type).catch((err: Error & { exitCode?: number }) => {
+      // At creation, an unusable provider is bad input, whatever made it unusable.
+      throw new UsageError(err.message);
+    });
+    let normalised: string;
+    try {
+      normalised = provider.validateLocation(location);
+    } catch (err) {
+      throw new UsageError(`destination "${text}": ${(err as Error).message}`);
+    }
+    const advice = await provider.adviseOn?.(normalised, sources).catch(() => undefined);
+    if (advice) warn(advice);
+    return `${type}:${normalised}`;
+  }
+
+  private async settings(input: TaskInput, base: TaskSettings | undefined, cwd: string): Promise<TaskSettings> {
+    const sources = input.sources ? validateSources(input.sources, cwd) : base?.sources;
+    if (!sources) throw new UsageError('a task needs at least one --source');
+    const destinationText = input.destination ?? base?.destination;
+    if (!destinationText) throw new UsageError('a task needs a --dest');
+    const destination = input.destination || !base ? await this.destination(destinationText, sources) : base.destination;
+    if (input.noEncryption && input.passwordFile) throw new UsageError('--password-file and --no-encryption exclude each other');
+    let encryption = base?.encryption ?? 'password';
+    let passwordFile = base?.passwordFile;
+    if (input.noEncryption) {
+      encryption = 'none';
+      passwordFile = undefined;
+    } else if (input.passwordFile) {
+      encryption = 'password';
+      passwordFile = validatePasswordFile(input.passwordFile, cwd);
+    }
+    if (base && base.encryption !== encryption) {
+      throw new UsageError('a task cannot switch between an encrypted and an unencrypted repository; create a new task');
+    }
+    return {
+      sources,
+      excludes: input.excludes ?? base?.excludes ?? [],
+      destination,
+      schedule: validateScheduleText(input.schedule ?? base?.schedule ?? 'manual'),
+      retention: validateRetention({ ...base?.retention, ...input.retention }),
+      encryption,
+      ...(passwordFile ? { passwordFile } : {}),
+    };
+  }
+
+  async create(name: string, input: TaskInput, cwd: string): Promise<Task> {
+    validateTaskName(name);
+    await this.authorizer.require(this.user, 'task.create');
+    const settings = await this.settings(input, undefined, cwd);
+    const now = new Date().toISOString();
+    const task: Task = { id: randomUUID(), name, owner: { uid: this.user.uid, name: this.user.name }, ...settings, createdAt: now, updatedAt: now };
+    return this.store.modify((tasks) => {
+      if (tasks.some((t) => t.name === name)) throw new UsageError(`a task named "${name}" already exists`);
+      tasks.push(task);
+      return task;
+    });
+  }
+
+  async edit(name: string, input: TaskInput, cwd: string): Promise<Task> {
+    const current = await this.get(name);
+    await this.authorizer.require(this.user, 'task.modify', current);
+    const settings = await this.settings(input, current, cwd);
+    return this.store.modify((tasks) => {
+      const index = tasks.findIndex((t) => t.id === current.id);
+      if (index < 0) throw new UsageError(`task "${name}" was deleted meanwhile`);
+      // A legacy task edited by a user runs with that user's rights from now on.
+      const owner = tasks[index].owner ?? { uid: this.user.uid, name: this.user.name };
+      tasks[index] = { ...tasks[index], ...settings, owner, updatedAt: new Date().toISOString() };
+      return tasks[index];
+    });
+  }
+
+  async delete(name: string): Promise<Task> {
+    const current = await this.get(name);
+    await this.authorizer.require(this.user, 'task.delete', current);
+    return this.store.modify((tasks) => {
+      const index = tasks.findIndex((t) => t.id === current.id);
+      if (index >= 0) tasks.splice(index, 1);
+      return current;
+    });
+  }
+
+  async exportTasks(names: string[]): Promise<TaskExport> {
+    const visible = await this.list();
+    const chosen = names.length ? names.map((n) => visible.find((t) => t.name === n) ?? (() => { throw new UsageError(`no task named "${n}"`); })()) : visible;
+    return {
+      format: 'haven-tasks',
+      version: 1,
+      tasks: chosen.map(({ name, sources, excludes, destination, schedule, retention, encryption, passwordFile }) => ({
+        name, sources, excludes, destination, schedule, retention, encryption, ...(passwordFile ? { passwordFile } : {}),
+      })),
+    };
+  }
+
+  async importTasks(data: unknown, cwd: string): Promise<Task[]> {
+    const doc = data as Partial<TaskExport>;
+    if (!doc || doc.format !== 'haven-tasks' || doc.version !== 1 || !Array.isArray(doc.tasks)) {
+      throw new UsageError('not a Haven task export (expected {"format":"haven-tasks","version":1,"tasks":[…]})');
+    }
+    // Validate everything first: an import adds all tasks or none.
+    const existing = new Set((await this.store.all()).map((t) => t.name));
+    const prepared: Task[] = [];
+    for (const [i, t] of doc.tasks.entries()) {
+      const where = `tasks[${i}]${t?.name ? ` ("${t.name}")` : ''}`;
+      try {
+        validateTaskName(String(t.name));
+        if (existing.has(t.name) || prepared.some((p) => p.name === t.name)) throw new UsageError(`a task named "${t.name}" already exists`);
+        const settings = await this.settings(
+          { sources: t.sources, excludes: t.excludes, destination: t.destination, schedule: t.schedule, retention: t.retention, passwordFile: t.passwordFile, noEncryption: t.encryption === 'none' },
+          undefined,
+          cwd,
+        );
+        const now = new Date().toISOString();
+        prepared.push({ id: randomUUID(), name: t.name, owner: { uid: this.user.uid, name: this.user.name }, ...settings, createdAt: now, updatedAt: now });
+      } catch (err) {
+        throw new UsageError(`${where}: ${(err as Error).message}`);
+      }
+    }
+    return this.store.modify((tasks) => {
+      for (const t of prepared) if (tasks.some((x) => x.name === t.name)) throw new UsageError(`a task named "${t.name}" already exists`);
+      tasks.push(...prepared);
+      return prepared;
+    });
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Checks of task settings that need no plugin: names, sources, retention, password choice.
+ * Each error says which option is wrong and how.
+ */
+import { statSync } from 'node:fs';
+import * as path from 'node:path';
+import { UsageError } from '../errors.js';
+import { parseSchedule } from '../schedule/schedule-spec.js';
+import type { Retention } from './task.js';
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function validateTaskName(name: string): string {
+  if (!NAME.test(name)) {
+    throw new UsageError(`task name "${name}" is not valid: use 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit`);
+  }
+  return name;
+}
+
+/** The root of the system volume cannot be copied while that system runs (product.md). */
+export function isSystemRoot(source: string): boolean {
+  return path.resolve(source) === path.parse(path.resolve(source)).root;
+}
+
+export function validateSources(sources: string[], cwd: string): string[] {
+  if (sources.length === 0) throw new UsageError('a task needs at least one --source');
+  return sources.map((source) => {
+    const absolute = path.resolve(cwd, source);
+    if (isSystemRoot(absolute)) {
+      throw new UsageError(
+        `source "${source}" is the root of the system volume, which cannot be copied while the system runs from it; back up the folders you need instead (e.g. /home, /etc)`,
+      );
+    }
+    try {
+      statSync(absolute);
+    } catch {
+      throw new UsageError(`source "${source}" does not exist`);
+    }
+    return absolute;
+  });
+}
+
+export function validateRetention(retention: Retention): Retention {
+  const out: Retention = {};
+  for (const [key, value] of Object.entries(retention) as Array<[keyof Retention, number | undefined]>) {
+    if (value === undefined) continue;
+    if (!Number.isInteger(value) || value < 0) {
+      throw new UsageError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a whole number ≥ 0, not "${value}"`);
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+export function validateScheduleText(schedule: string): string {
+  parseSchedule(schedule);
+  return schedule.trim().replace(/\s+/g, ' ');
+}
+
+export function validatePasswordFile(file: string, cwd: string): string {
+  const absolute = path.resolve(cwd, file);
+  try {
+    if (!statSync(absolute).isFile()) throw new Error('not a file');
+  } catch {
+    throw new UsageError(`--password-file "${file}" is not a readable file`);
+  }
+  return absolute;
+}

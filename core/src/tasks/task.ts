@@ -1,0 +1,43 @@
+/**
+ * The task model: what to back up, where to, when, and what to keep. A task stores the path
+ * of its password file, never a password.
+ */
+
+export interface TaskOwner {
+  uid: number;
+  name: string;
+}
+
+export interface Retention {
+  keepLast?: number;
+  keepDaily?: number;
+  keepWeekly?: number;
+  keepMonthly?: number;
+}
+
+export interface Task {
+  id: string;
+  name: string;
+  /** null for legacy tasks, made before tasks had owners: every user may use them. */
+  owner: TaskOwner | null;
+  sources: string[];
+  excludes: string[];
+  /** `TYPE:LOCATION` as validated by the provider. */
+  destination: string;
+  schedule: string;
+  retention: Retention;
+  encryption: 'password' | 'none';
+  /** Absolute path of the file holding the repository password (read at run time). */
+  passwordFile?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Fields a user sets on create/edit/import. */
+export type TaskSettings = Pick<Task, 'sources' | 'excludes' | 'destination' | 'schedule' | 'retention' | 'encryption' | 'passwordFile'>;
+
+export function parseDestination(destination: string): { type: string; location: string } {
+  const colon = destination.indexOf(':');
+  if (colon <= 0) return { type: '', location: destination };
+  return { type: destination.slice(0, colon), location: destination.slice(colon + 1) };
+}

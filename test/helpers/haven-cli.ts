@@ -1,0 +1,72 @@
+/**
+ * Drives the real `haven` command in a child process, with its own state folders, so tests
+ * see exactly what a user sees: stdout, stderr and the exit code.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const HAVEN_BIN = path.join(REPO_ROOT, 'core', 'bin', 'haven.js');
+export const FIXTURE_PLUGINS = path.join(REPO_ROOT, 'test', 'fixtures', 'plugins');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface HavenSandbox {
+  root: string;
+  env: NodeJS.ProcessEnv;
+  run(args: string[], options?: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv; cwd?: string }): Promise<CliResult>;
+  json<T = unknown>(args: string[], options?: { env?: NodeJS.ProcessEnv }): Promise<T>;
+}
+
+export function tempDir(prefix = 'haven-test-'): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A fresh set of state folders: personal home, system settings, plugin folders. */
+export function havenSandbox(extraEnv: NodeJS.ProcessEnv = {}): HavenSandbox {
+  const root = tempDir();
+  const dirs = { home: path.join(root, 'home'), system: path.join(root, 'system'), data: path.join(root, 'xdg-data'), sysPlugins: path.join(root, 'system-plugins') };
+  for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: root,
+    HAVEN_HOME: dirs.home,
+    HAVEN_SYSTEM_DIR: dirs.system,
+    HAVEN_SYSTEM_PLUGIN_DIR: dirs.sysPlugins,
+    XDG_DATA_HOME: dirs.data,
+    ...extraEnv,
+  };
+  const run: HavenSandbox['run'] = (args, options = {}) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [HAVEN_BIN, ...args], {
+        env: { ...env, ...options.env },
+        cwd: options.cwd ?? root,
+        uid: options.uid,
+        gid: options.gid,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+  return {
+    root,
+    env,
+    run,
+    async json<T>(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<T> {
+      const result = await run([...args, '--json'], options);
+      if (result.code !== 0) throw new Error(`haven ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+      return JSON.parse(result.stdout) as T;
+    },
+  };
+}

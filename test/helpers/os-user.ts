@@ -1,0 +1,51 @@
+/**
+ * Real OS users for tests about rights. Tests run as root in CI, where root reads every file
+ * and passes every check; behaviour for ordinary users is tested by running the real CLI as a
+ * real unprivileged user created here with useradd.
+ */
+import { execFileSync } from 'node:child_process';
+import { accessSync, chmodSync, constants, statSync } from 'node:fs';
+import * as path from 'node:path';
+
+export interface OsUser {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+export const isRoot = (): boolean => process.getuid?.() === 0;
+
+function lookup(name: string): OsUser | undefined {
+  try {
+    const line = execFileSync('getent', ['passwd', name], { encoding: 'utf8' }).trim();
+    const [, , uid, gid, , home] = line.split(':');
+    return { name, uid: Number(uid), gid: Number(gid), home };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Returns the named user, creating it (as root) with a home folder if it does not exist. */
+export function ensureUser(name: string): OsUser {
+  const existing = lookup(name);
+  if (existing) return existing;
+  if (!isRoot()) throw new Error(`test user ${name} does not exist and only root can create it`);
+  execFileSync('useradd', ['--create-home', '--shell', '/usr/sbin/nologin', name]);
+  const created = lookup(name);
+  if (!created) throw new Error(`useradd ${name} did not create the user`);
+  return created;
+}
+
+/** Makes sure an unprivileged user can reach `dir` (x on every parent folder) and read it. */
+export function makeTraversable(dir: string): void {
+  let current = path.resolve(dir);
+  for (;;) {
+    const mode = statSync(current).mode;
+    if ((mode & constants.S_IXOTH) === 0) chmodSync(current, mode | constants.S_IXOTH);
+    const parent = path.dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  accessSync(dir, constants.R_OK);
+}
