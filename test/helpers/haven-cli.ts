@@ -21,7 +21,7 @@ export interface CliResult {
 export interface HavenSandbox {
   root: string;
   env: NodeJS.ProcessEnv;
-  run(args: string[], options?: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv; cwd?: string }): Promise<CliResult>;
+  run(args: string[], options?: { user?: { uid: number; gid: number }; env?: NodeJS.ProcessEnv; cwd?: string }): Promise<CliResult>;
   json<T = unknown>(args: string[], options?: { env?: NodeJS.ProcessEnv }): Promise<T>;
 }
 
@@ -45,11 +45,14 @@ export function havenSandbox(extraEnv: NodeJS.ProcessEnv = {}): HavenSandbox {
   };
   const run: HavenSandbox['run'] = (args, options = {}) =>
     new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [HAVEN_BIN, ...args], {
+      // As another user: setpriv with --init-groups, so the user's groups (e.g. the admin
+      // group) apply, as they would at a login; spawn's own uid option drops them.
+      const command = options.user
+        ? ['setpriv', `--reuid=${options.user.uid}`, `--regid=${options.user.gid}`, '--init-groups', process.execPath]
+        : [process.execPath];
+      const child = spawn(command[0], [...command.slice(1), HAVEN_BIN, ...args], {
         env: { ...env, ...options.env },
         cwd: options.cwd ?? root,
-        uid: options.uid,
-        gid: options.gid,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';

@@ -29,13 +29,13 @@ describe('plugin enablement', () => {
     const haven = sandboxFor(user);
     const settingsFile = path.join(haven.root, 'system', 'settings.json');
     for (const verb of ['disable', 'enable']) {
-      const result = await haven.run(['plugins', verb, 'local'], { uid: user.uid, gid: user.gid });
+      const result = await haven.run(['plugins', verb, 'local'], { user });
       expect(result.code, result.stderr).to.equal(5);
       expect(result.stderr).to.contain('only an administrator can enable or disable plugins');
     }
     expect(existsSync(settingsFile)).to.equal(false);
     // The same user can still list plugins.
-    const list = await haven.run(['plugins', 'list', '--json'], { uid: user.uid, gid: user.gid });
+    const list = await haven.run(['plugins', 'list', '--json'], { user });
     expect(list.code, list.stderr).to.equal(0);
   });
 
@@ -53,7 +53,7 @@ describe('plugin enablement', () => {
     const gid = Number(execFileSync('getent', ['group', 'haven-admins'], { encoding: 'utf8' }).split(':')[2]);
     chownSync(systemDir, 0, gid);
     chmodSync(systemDir, 0o775);
-    const result = await haven.run(['plugins', 'disable', 'network', '--json'], { uid: user.uid, gid: user.gid });
+    const result = await haven.run(['plugins', 'disable', 'network', '--json'], { user });
     expect(result.code, result.stderr).to.equal(0);
     expect(JSON.parse(result.stdout).state).to.equal('disabled');
     const settings = JSON.parse(readFileSync(path.join(systemDir, 'settings.json'), 'utf8'));

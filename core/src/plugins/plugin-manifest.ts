@@ -64,7 +64,7 @@ const schema = {
   },
 };
 
-const ajv = new Ajv({ allErrors: true });
+const ajv = new Ajv({ allErrors: true, verbose: true });
 const validate = ajv.compile(schema);
 
 function describe(error: ErrorObject): string {
