@@ -41,13 +41,16 @@ export interface RawTaskOptions {
 }
 
 export function toTaskInput(o: RawTaskOptions): TaskInput {
-  const retention = { keepLast: o.keepLast, keepDaily: o.keepDaily, keepWeekly: o.keepWeekly, keepMonthly: o.keepMonthly };
+  // Only the flags given: an edit keeps every retention rule it does not mention.
+  const retention = Object.fromEntries(
+    Object.entries({ keepLast: o.keepLast, keepDaily: o.keepDaily, keepWeekly: o.keepWeekly, keepMonthly: o.keepMonthly }).filter(([, v]) => v !== undefined),
+  );
   return {
     sources: o.source,
     excludes: o.exclude,
     destination: o.dest,
     schedule: o.schedule,
-    retention: Object.values(retention).some((v) => v !== undefined) ? retention : undefined,
+    retention: Object.keys(retention).length ? retention : undefined,
     passwordFile: o.passwordFile,
     noEncryption: o.encryption === false,
   };
