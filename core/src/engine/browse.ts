@@ -1,0 +1,97 @@
+/** Listing snapshots and folders of a snapshot. */
+import { UsageError } from '../errors.js';
+import type { Repository } from '../repository/repository.js';
+import type { Tree, TreeNode } from '../repository/tree.js';
+import { loadAllSnapshots, resolveSnapshot } from './snapshots.js';
+
+export interface SnapshotInfo {
+  id: string;
+  shortId: string;
+  time: string;
+  taskId: string;
+  task: string;
+  runId: string;
+  host: string;
+  user: string;
+  sources: string[];
+  files: number;
+  bytes: number;
+  parent?: string;
+  dirs?: number;
+  bytesAdded?: number;
+  errors?: number;
+}
+
+export interface EntryInfo {
+  name: string;
+  path: string;
+  type: 'file' | 'dir' | 'symlink';
+  size: number;
+  mode: number;
+  mtime: string;
+  target?: string;
+}
+
+export async function listSnapshots(repo: Repository, filter?: { taskId?: string }): Promise<SnapshotInfo[]> {
+  const { snapshots } = await loadAllSnapshots(repo);
+  return snapshots
+    .filter((s) => !filter?.taskId || s.snap.taskId === filter.taskId)
+    .map(({ id, snap }) => ({
+      id,
+      shortId: id.slice(0, 8),
+      time: snap.time,
+      taskId: snap.taskId,
+      task: snap.task,
+      runId: snap.runId,
+      host: snap.host,
+      user: snap.user,
+      sources: snap.sources,
+      files: snap.files,
+      bytes: snap.bytes,
+      parent: snap.parent,
+      dirs: snap.dirs,
+      bytesAdded: snap.bytesAdded,
+      errors: snap.errors,
+    }));
+}
+
+/** Splits a snapshot path ("/docs/a b/c") into names; rejects "." and "..". */
+export function splitSnapshotPath(p: string | undefined): string[] {
+  if (!p) return [];
+  const parts = p.split('/').filter((s) => s !== '' && s !== '.');
+  if (parts.includes('..')) throw new UsageError(`path "${p}" must not contain ".."`);
+  return parts;
+}
+
+/** Finds the node at `parts` below `root`; null for the root itself. */
+export async function findNode(repo: Repository, rootTree: string, parts: string[]): Promise<{ node: TreeNode | null; tree: Tree | null }> {
+  let tree = await repo.loadTree(rootTree);
+  let node: TreeNode | null = null;
+  for (let i = 0; i < parts.length; i++) {
+    const found: TreeNode | undefined = tree.nodes.find((n) => n.name === parts[i]);
+    if (!found) throw new UsageError(`"/${parts.slice(0, i + 1).join('/')}" is not in the snapshot`);
+    node = found;
+    if (i < parts.length - 1 || found.type === 'dir') {
+      if (found.type !== 'dir' || !found.subtree) {
+        if (i < parts.length - 1) throw new UsageError(`"/${parts.slice(0, i + 1).join('/')}" is not a folder`);
+      } else {
+        tree = await repo.loadTree(found.subtree);
+      }
+    }
+  }
+  return { node, tree: node === null || node.type === 'dir' ? tree : null };
+}
+
+export async function listDir(repo: Repository, snapshot: string, dirPath?: string, taskId?: string): Promise<EntryInfo[]> {
+  const { snap } = await resolveSnapshot(repo, snapshot, taskId);
+  const parts = splitSnapshotPath(dirPath);
+  const { node, tree } = await findNode(repo, snap.tree, parts);
+  const base = parts.length ? `/${parts.join('/')}` : '';
+  const toInfo = (n: TreeNode, p: string): EntryInfo => {
+    const e: EntryInfo = { name: n.name, path: p, type: n.type, size: n.size, mode: n.mode, mtime: new Date(n.mtime).toISOString() };
+    if (n.target !== undefined) e.target = n.target;
+    return e;
+  };
+  if (node && node.type !== 'dir') return [toInfo(node, base)];
+  return tree!.nodes.map((n) => toInfo(n, `${base}/${n.name}`));
+}

@@ -1,0 +1,151 @@
+/**
+ * Repository locks: `locks/<id>` blobs (sealed JSON) naming host, pid, user and times.
+ * Shared locks (backup, restore, check) coexist; an exclusive lock (prune, unlock of others)
+ * excludes every other lock. A lock is refreshed every 5 minutes while held; it is stale when
+ * its process is gone (same host, pid not alive) or it was not refreshed for 30 minutes.
+ * Stale locks are never ignored silently: they are reported by check, and a stale lock that
+ * blocks an operation is named in the error.
+ */
+import * as os from 'node:os';
+import { RepositoryLockedError } from '../errors.js';
+import { type Repository, safeUser, mapLimit } from './repository.js';
+
+export const STALE_AFTER_MS = 30 * 60 * 1000;
+export const REFRESH_EVERY_MS = 5 * 60 * 1000;
+
+export interface LockRecord {
+  exclusive: boolean;
+  host: string;
+  pid: number;
+  user: string;
+  time: string;
+  refreshed: string;
+  /** What holds it, e.g. "backup". */
+  purpose?: string;
+}
+
+export interface LockView {
+  /** Blob name, `locks/<id>`. */
+  name: string;
+  id: string;
+  record: LockRecord | null;
+  /** Why it is stale, or null when live. */
+  stale: string | null;
+}
+
+export interface LockHandle {
+  name: string;
+  exclusive: boolean;
+  release(): Promise<void>;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function staleReason(rec: LockRecord, now = Date.now()): string | null {
+  if (rec.host === os.hostname() && !pidAlive(rec.pid)) return `process ${rec.pid} on ${rec.host} is no longer running`;
+  const refreshed = Date.parse(rec.refreshed || rec.time);
+  if (!Number.isFinite(refreshed)) return 'lock has no valid time';
+  if (now - refreshed > STALE_AFTER_MS) return `not refreshed since ${new Date(refreshed).toISOString()} (over 30 minutes)`;
+  return null;
+}
+
+export async function listLocks(repo: Repository): Promise<LockView[]> {
+  const infos = await repo.store.list('locks/');
+  const out: LockView[] = [];
+  await mapLimit(infos, 8, async (info) => {
+    const id = info.name.slice('locks/'.length);
+    let record: LockRecord | null = null;
+    try {
+      record = await repo.loadJson<LockRecord>(info.name);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT') return; // released meanwhile
+      out.push({ name: info.name, id, record: null, stale: 'unreadable lock blob' });
+      return;
+    }
+    out.push({ name: info.name, id, record, stale: staleReason(record) });
+  });
+  return out;
+}
+
+function describe(l: LockView): string {
+  const r = l.record;
+  if (!r) return `lock ${l.id} (unreadable)`;
+  return `${r.exclusive ? 'exclusive' : 'shared'} lock ${l.id.slice(0, 8)} held by ${r.user} (pid ${r.pid} on ${r.host}${r.purpose ? `, ${r.purpose}` : ''}) since ${r.time}`;
+}
+
+function conflicts(exclusive: boolean, other: LockView): boolean {
+  if (exclusive) return true;
+  return other.record === null || other.record.exclusive;
+}
+
+function blockError(l: LockView): RepositoryLockedError {
+  if (l.stale) {
+    return new RepositoryLockedError(
+      `the repository is blocked by a stale ${describe(l)}: ${l.stale}. If no other Haven process uses this repository, remove it with \`haven unlock\``,
+    );
+  }
+  return new RepositoryLockedError(`the repository is locked: ${describe(l)}`);
+}
+
+export async function acquireLock(repo: Repository, opts: { exclusive: boolean; purpose?: string }): Promise<LockHandle> {
+  const before = await listLocks(repo);
+  const blocking = before.find((l) => !repo.heldLocks.has(l.name) && conflicts(opts.exclusive, l));
+  if (blocking) throw blockError(blocking);
+  const now = new Date().toISOString();
+  const record: LockRecord = {
+    exclusive: opts.exclusive,
+    host: os.hostname(),
+    pid: process.pid,
+    user: safeUser(),
+    time: now,
+    refreshed: now,
+    purpose: opts.purpose,
+  };
+  const { name } = await repo.saveJson('locks', record);
+  repo.heldLocks.add(name);
+  // Someone may have locked at the same moment: look again now that ours is visible.
+  const after = await listLocks(repo);
+  const raced = after.find((l) => l.name !== name && !repo.heldLocks.has(l.name) && (conflicts(opts.exclusive, l) || (l.record?.exclusive ?? false)));
+  if (raced) {
+    repo.heldLocks.delete(name);
+    await repo.store.delete(name);
+    throw blockError(raced);
+  }
+  const id = name.slice('locks/'.length);
+  const timer = setInterval(() => {
+    record.refreshed = new Date().toISOString();
+    repo.saveJson('locks', record, id).catch(() => undefined);
+  }, REFRESH_EVERY_MS);
+  timer.unref();
+  let released = false;
+  const release = async (): Promise<void> => {
+    if (released) return;
+    released = true;
+    clearInterval(timer);
+    repo.heldLocks.delete(name);
+    repo.closers.delete(release);
+    await repo.store.delete(name);
+  };
+  repo.closers.add(release);
+  return { name, exclusive: opts.exclusive, release };
+}
+
+/** Removes stale locks (or every lock but ours with `all`); returns the ones removed. */
+export async function removeLocks(repo: Repository, opts: { all?: boolean } = {}): Promise<LockView[]> {
+  const removed: LockView[] = [];
+  for (const l of await listLocks(repo)) {
+    if (repo.heldLocks.has(l.name)) continue;
+    if (opts.all || l.stale) {
+      await repo.store.delete(l.name);
+      removed.push(l);
+    }
+  }
+  return removed;
+}
