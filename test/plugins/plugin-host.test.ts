@@ -3,7 +3,7 @@
  * crash isolation and lazy activation, with tiny fixture plugins on HAVEN_PLUGIN_PATH.
  */
 import { expect } from 'chai';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { FIXTURE_PLUGINS, havenSandbox } from '../helpers/haven-cli.js';
 
@@ -29,6 +29,17 @@ describe('plugin host', () => {
     expect(builtIn.find((p) => p.id === 'local')!.storageProviders).to.deep.equal([
       { type: 'local', description: 'a folder on a local drive, e.g. local:/srv/backup/haven', available: true },
     ]);
+  });
+
+  it('finds plugins in the system folder, the user folder and HAVEN_PLUGIN_PATH, in that order', async () => {
+    const haven = havenSandbox({ HAVEN_PLUGIN_PATH: fixture('vetoer', 'example-dir') });
+    cpSync(path.join(FIXTURE_PLUGINS, 'example-dir'), path.join(haven.root, 'system-plugins', 'example-dir'), { recursive: true });
+    cpSync(path.join(FIXTURE_PLUGINS, 'lazy-marker'), path.join(haven.root, 'xdg-data', 'haven', 'plugins', 'lazy-marker'), { recursive: true });
+    const list = await haven.json<PluginInfo[]>(['plugins', 'list']);
+    const origin = (id: string) => list.filter((p) => p.id === id).map((p) => [p.origin, p.state]);
+    expect(origin('example-dir')).to.deep.equal([['system', 'ready'], ['path', 'shadowed']]);
+    expect(origin('lazy-marker')).to.deep.equal([['user', 'ready']]);
+    expect(origin('vetoer')).to.deep.equal([['path', 'ready']]);
   });
 
   it('says plainly that a declared-only provider is not available yet', async () => {
