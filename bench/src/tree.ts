@@ -24,11 +24,21 @@ interface WalkItem {
   st: fs.Stats;
 }
 
-/** Depth-first walk that never follows symlinks. Unreadable folders are reported, not fatal. */
-export function* walk(root: string, onError?: (abs: string, err: unknown) => void): Generator<WalkItem> {
-  const stack: string[] = [""];
+/**
+ * Depth-first walk. By default it never follows symlinks. With `followDirLinks` it follows
+ * links to folders the way Haven's product rule says a backup does (a link to one of the
+ * folder's own ancestors, a loop, stays a link), so a tree restored by Haven can be compared
+ * with what it was asked to back up. Unreadable folders are reported, not fatal.
+ */
+export function* walk(
+  root: string,
+  onError?: (abs: string, err: unknown) => void,
+  options: { followDirLinks?: boolean } = {},
+): Generator<WalkItem> {
+  const rootSt = fs.statSync(root);
+  const stack: Array<{ rel: string; ancestors: Set<string> }> = [{ rel: "", ancestors: new Set([`${rootSt.dev}:${rootSt.ino}`]) }];
   while (stack.length) {
-    const rel = stack.pop()!;
+    const { rel, ancestors } = stack.pop()!;
     const absDir = rel ? path.join(root, rel) : root;
     let names: string[];
     try {
@@ -44,12 +54,16 @@ export function* walk(root: string, onError?: (abs: string, err: unknown) => voi
       let st: fs.Stats;
       try {
         st = fs.lstatSync(abs);
+        if (options.followDirLinks && st.isSymbolicLink()) {
+          const target = fs.statSync(abs, { throwIfNoEntry: false });
+          if (target?.isDirectory() && !ancestors.has(`${target.dev}:${target.ino}`)) st = target;
+        }
       } catch (e) {
         onError?.(abs, e);
         continue;
       }
       yield { rel: r, abs, st };
-      if (st.isDirectory()) stack.push(r);
+      if (st.isDirectory()) stack.push({ rel: r, ancestors: new Set([...ancestors, `${st.dev}:${st.ino}`]) });
     }
   }
 }
@@ -108,10 +122,10 @@ export function diskUsage(root: string): { allocated: number; apparent: number }
 }
 
 /** Fingerprint of a tree: relative path -> kind plus sha256/size or link target. */
-export function fingerprint(root: string): { entries: Map<string, Entry>; unreadable: string[] } {
+export function fingerprint(root: string, options: { followDirLinks?: boolean } = {}): { entries: Map<string, Entry>; unreadable: string[] } {
   const entries = new Map<string, Entry>();
   const unreadable: string[] = [];
-  for (const { rel, abs, st } of walk(root, (a) => unreadable.push(a))) {
+  for (const { rel, abs, st } of walk(root, (a) => unreadable.push(a), options)) {
     if (st.isFile()) {
       try {
         const h = crypto.createHash("sha256");

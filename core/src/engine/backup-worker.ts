@@ -12,6 +12,7 @@ import { createHmac } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ChunkBuffer, Chunker, gearTable } from '../repository/chunker.js';
 import { BlobCipher, Compressor, FLAG_RAW, FLAG_ZSTD } from '../repository/crypto.js';
+import { ReleaseTracker } from './gc.js';
 import type { FileOut, WorkerInit, ToWorker, FromWorker, BlobOut, StatOut } from './worker-protocol.js';
 
 const init = workerData as WorkerInit;
@@ -28,6 +29,7 @@ const knownMask = init.knownSlots - 1;
 /** Ids this worker already produced in this run (they will be stored by the main thread). */
 const produced = new Set<string>();
 const FLUSH_BYTES = 8 * 1024 * 1024;
+const releases = new ReleaseTracker();
 
 let outBlobs: BlobOut[] = [];
 let outFiles: FileOut[] = [];
@@ -92,6 +94,7 @@ function processChunk(chunk: Buffer, ctx: Ctx): void {
     }
   }
   if (!env) env = cipher.seal(FLAG_RAW, chunk);
+  releases.release(env.length); // the cipher's intermediate output is garbage now
   takeCredit(env.length);
   outBlobs.push({ id: hex, rawLength: chunk.length, data: env });
   outBytes += env.length;

@@ -18,10 +18,12 @@ import type { HookSet } from '../hooks/hook-set.js';
 import { UsageError } from '../errors.js';
 import { acquireLock } from '../repository/locks.js';
 import type { PackInfo } from '../repository/index.js';
-import { BlobType, packIdFromName, readPackHeader } from '../repository/pack.js';
+import { BlobType, packIdFromName, readPackHeader, type PackEntry } from '../repository/pack.js';
+import { PackBuilder } from '../repository/packer.js';
 import { mapLimit, type Repository } from '../repository/repository.js';
 import type { Snapshot } from '../repository/snapshot.js';
 import { compareNames, serializeTree, type Tree, type TreeNode } from '../repository/tree.js';
+import { ReleaseTracker } from './gc.js';
 import { loadAllSnapshots, resolveSnapshot } from './snapshots.js';
 import type { FileJob, FileOut, FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
 
@@ -117,7 +119,9 @@ interface WorkerSlot {
   exited: boolean;
 }
 
-const CREDIT_PER_WORKER = Number(process.env.HAVEN_CREDIT_MB ?? 48) * 1024 * 1024;
+const CREDIT_PER_WORKER = 24 * 1024 * 1024;
+/** The least credit that lets a worker always seal one maximal chunk. */
+const MIN_CREDIT = 12 * 1024 * 1024;
 const BATCH_FILES = 128;
 const BATCH_BYTES = 4 * 1024 * 1024;
 const QUEUE_HIGH = 4096;
@@ -187,11 +191,9 @@ class BackupRun {
   private streamAcks = new Map<number, () => void>();
 
   private pendingIds = new Set<string>();
-  private dataPack: Array<{ id: string; type: BlobType; rawLength: number; data: Uint8Array }> = [];
-  private dataPackBytes = 0;
+  private dataPack: PackBuilder;
   private dataPackCredits: number[] = [];
-  private treePack: Array<{ id: string; type: BlobType; rawLength: number; data: Uint8Array }> = [];
-  private treePackBytes = 0;
+  private treePack: PackBuilder;
   private uploads = new Set<Promise<void>>();
   private unindexed: PackInfo[] = [];
   private indexChain: Promise<void> = Promise.resolve();
@@ -210,6 +212,8 @@ class BackupRun {
   private readonly beforeFile: boolean;
   private readonly afterFile: boolean;
   private readonly packSize: number;
+  private readonly releases = new ReleaseTracker();
+  private readonly creditPerWorker = Math.max(CREDIT_PER_WORKER, MIN_CREDIT);
 
   constructor(
     private readonly repo: Repository,
@@ -224,6 +228,9 @@ class BackupRun {
     this.beforeFile = !!h && h.copy.beforeFile.isUsed();
     this.afterFile = !!h && h.copy.afterFile.isUsed();
     this.packSize = repo.config.packSize;
+    const capacity = this.packSize + repo.config.chunker.max + 2 * 1024 * 1024;
+    this.dataPack = new PackBuilder(capacity);
+    this.treePack = new PackBuilder(capacity);
   }
 
   // ---- failure plumbing ------------------------------------------------------------------
@@ -256,15 +263,6 @@ class BackupRun {
 
   async run(): Promise<BackupResult> {
     const repo = this.repo;
-    (globalThis as Record<string, unknown>).__havenBackupDebug = () => ({
-      queue: this.queue.length,
-      pendingFiles: [...this.pendingFiles.values()].slice(0, 5).map((p) => p.path),
-      pendingCount: this.pendingFiles.size,
-      workers: this.workers.map((w) => ({ batches: w.batches, credit: w.credit[0], exited: w.exited })),
-      uploads: this.uploads.size,
-      dataPackBytes: this.dataPackBytes,
-      failure: this.failure?.message,
-    });
     const onAbort = () => this.fail(this.opts.signal?.reason ?? new Error('backup aborted'));
     this.opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -375,7 +373,7 @@ class BackupRun {
     for (let i = 0; i < n; i++) {
       const credit = new SharedArrayBuffer(4);
       const c32 = new Int32Array(credit);
-      c32[0] = CREDIT_PER_WORKER;
+      c32[0] = this.creditPerWorker;
       const init: WorkerInit = {
         encKey: this.repo.keys.encKey ? new Uint8Array(this.repo.keys.encKey) : null,
         macKey: new Uint8Array(this.repo.keys.macKey),
@@ -431,10 +429,12 @@ class BackupRun {
         continue;
       }
       this.pendingIds.add(b.id);
-      this.dataPack.push({ id: b.id, type: BlobType.Data, rawLength: b.rawLength, data: b.data });
-      this.dataPackBytes += b.data.length;
+      this.dataPack.add(b.id, BlobType.Data, b.rawLength, b.data);
+      this.releases.release(b.data.length); // copied into the pack: the piece is garbage
       this.dataPackCredits[wi] = (this.dataPackCredits[wi] ?? 0) + b.data.length;
-      if (this.dataPackBytes >= this.packSize) this.flushDataPack();
+      // Flush at the target size, or earlier when one worker's credit is mostly held by the
+      // open pack (it would otherwise wait for credit that only a flush gives back).
+      if (this.dataPack.bytes >= this.packSize || this.dataPackCredits[wi] >= this.creditPerWorker - this.repo.config.chunker.max - 65536) this.flushDataPack();
     }
     for (const f of m.files) this.completeFile(f);
     if (m.batchDone !== undefined) {
@@ -478,29 +478,26 @@ class BackupRun {
   // ---- packs ---------------------------------------------------------------------------
 
   private flushDataPack(): void {
-    if (!this.dataPack.length) return;
-    const blobs = this.dataPack;
+    const pack = this.dataPack.take();
+    if (!pack) return;
     const credits = this.dataPackCredits;
-    this.dataPack = [];
-    this.dataPackBytes = 0;
     this.dataPackCredits = [];
-    this.upload(blobs, () => credits.forEach((c, wi) => c && this.giveCredit(wi, c)));
+    this.upload(pack, () => credits.forEach((c, wi) => c && this.giveCredit(wi, c)));
   }
 
   private flushTreePack(): void {
-    if (!this.treePack.length) return;
-    const blobs = this.treePack;
-    this.treePack = [];
-    this.treePackBytes = 0;
-    this.upload(blobs, () => undefined);
+    const pack = this.treePack.take();
+    if (!pack) return;
+    this.upload(pack, () => undefined);
   }
 
-  private upload(blobs: Array<{ id: string; type: BlobType; rawLength: number; data: Uint8Array }>, done: () => void): void {
+  private upload(pack: { buf: Buffer; used: number; entries: PackEntry[] }, done: () => void): void {
     const p = this.repo
-      .uploadPack(blobs)
+      .uploadPackBuffer(pack.buf, pack.used, pack.entries)
       .then((info) => {
         this.bytesAdded += info.size;
-        for (const b of blobs) this.pendingIds.delete(b.id);
+        this.releases.release(info.size); // the pack body is garbage now
+        for (const b of pack.entries) this.pendingIds.delete(b.id);
         this.unindexed.push(info);
         if (this.unindexed.length >= INDEX_EVERY_PACKS) {
           const packs = this.unindexed;
@@ -577,7 +574,11 @@ class BackupRun {
       try {
         st = lstatSync(full);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // vanished since readdir
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+          // Vanished since readdir, or a name that is not valid UTF-8 (not supported yet).
+          if (name.includes('\uFFFD')) this.errors.push({ path: full, message: 'file name is not valid UTF-8; not backed up' });
+          continue;
+        }
         this.errors.push({ path: full, message: errMessage(err) });
         continue;
       }
@@ -771,9 +772,8 @@ class BackupRun {
     if (!this.repo.index.has(id) && !this.pendingIds.has(id)) {
       this.pendingIds.add(id);
       const env = this.repo.seal(buf);
-      this.treePack.push({ id, type: BlobType.Tree, rawLength: buf.length, data: env });
-      this.treePackBytes += env.length;
-      if (this.treePackBytes >= this.packSize) this.flushTreePack();
+      this.treePack.add(id, BlobType.Tree, buf.length, env);
+      if (this.treePack.bytes >= this.packSize) this.flushTreePack();
     }
     if (dir.parent) {
       dir.node!.subtree = id;

@@ -69,12 +69,7 @@ export function isSafeName(name: unknown): name is string {
 }
 
 function lstatOrNull(p: string): Stats | null {
-  try {
-    return lstatSync(p);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
+  return lstatSync(p, { throwIfNoEntry: false }) ?? null;
 }
 
 function tempName(dir: string): string {

@@ -318,6 +318,26 @@ export class Repository {
     return info;
   }
 
+  /**
+   * Uploads a pack built in place (see PackBuilder): `buf[0, used)` holds the envelopes at the
+   * offsets `entries` name; the header and trailer are appended (in place when there is room).
+   */
+  async uploadPackBuffer(buf: Buffer, used: number, entries: PackEntry[]): Promise<PackInfo> {
+    const trailer = packTrailer(this.cipher, this.compressor, entries);
+    let body: Buffer;
+    if (used + trailer.length <= buf.length) {
+      trailer.copy(buf, used);
+      body = buf.subarray(0, used + trailer.length);
+    } else {
+      body = Buffer.concat([buf.subarray(0, used), trailer]);
+    }
+    const id = newPackId();
+    await this.store.put(packBlobName(id), body);
+    const info: PackInfo = { id, size: body.length, entries };
+    this.index.addPack(info);
+    return info;
+  }
+
   // ---- blob reads ----------------------------------------------------------------------
 
   /** Reads raw envelope bytes of a blob, through a small cache of pack segments. */
