@@ -3,7 +3,7 @@
  * see exactly what a user sees: stdout, stderr and the exit code.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,8 +25,16 @@ export interface HavenSandbox {
   json<T = unknown>(args: string[], options?: { env?: NodeJS.ProcessEnv }): Promise<T>;
 }
 
+const created: string[] = [];
+// Test folders can hold hundreds of MB: remove them when the test process ends.
+process.on('exit', () => {
+  for (const dir of created) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'haven-test-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  created.push(dir);
+  return dir;
 }
 
 /** A fresh set of state folders: personal home, system settings, plugin folders. */

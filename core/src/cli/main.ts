@@ -13,6 +13,7 @@ import { registerRestoreCommand } from './commands/restore.js';
 import { registerCheckCommand } from './commands/check.js';
 import { registerPluginCommands } from './commands/plugins.js';
 import { registerNotYetCommands } from './commands/not-yet.js';
+import { registerUnlockCommand } from './commands/unlock.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.SUCCESS;
@@ -46,6 +47,7 @@ export async function main(argv: string[]): Promise<number> {
   registerBrowseCommands(program, action);
   registerRestoreCommand(program, action);
   registerCheckCommand(program, action);
+  registerUnlockCommand(program, action);
   registerPluginCommands(program, action);
   registerNotYetCommands(program, action);
   for (const cmd of program.commands) cmd.exitOverride();

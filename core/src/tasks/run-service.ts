@@ -30,6 +30,8 @@ import { isSystemRoot } from './task-validation.js';
 export interface RunOptions {
   trigger: RunTrigger;
   onProgress?: (p: BackupProgress) => void;
+  /** Aborts the backup (Ctrl-C, service shutdown); the repository stays valid. */
+  signal?: AbortSignal;
 }
 
 export interface RunOutcome {
@@ -108,6 +110,7 @@ export class RunServiceImpl implements RunService {
         parent: 'auto',
         hooks: this.hooks,
         onProgress: options.onProgress,
+        signal: options.signal,
       });
       record.files = result.files;
       record.bytesRead = result.bytesRead;

@@ -8,7 +8,7 @@ import type { Task } from '../../tasks/task.js';
 type Action = <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) => (...args: A) => Promise<void>;
 
 /** Opens a task's repository for reading, runs fn, closes it. */
-export async function withRepository<T>(name: string, action: 'task.read' | 'restore', fn: (repo: Repository, task: Task) => Promise<T>): Promise<T> {
+export async function withRepository<T>(name: string, action: 'task.read' | 'task.run' | 'restore', fn: (repo: Repository, task: Task) => Promise<T>): Promise<T> {
   const s = await services();
   const task = await s.tasks.get(name, action);
   const repo = await s.repositories.open(task, { create: false });

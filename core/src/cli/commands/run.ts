@@ -6,7 +6,7 @@ import { services } from '../cli-context.js';
 import { createProgress } from '../progress.js';
 import { formatBytes, printJson, printLines, type CommonOptions } from '../output.js';
 import { addTaskOptions, toTaskInput, type RawTaskOptions } from './task-options.js';
-import { ExitCode, UsageError } from '../../errors.js';
+import { ExitCode, HavenError, UsageError } from '../../errors.js';
 import type { Task } from '../../tasks/task.js';
 import type { RunOutcome } from '../../tasks/run-service.js';
 
@@ -34,7 +34,17 @@ export function exitCodeOf(outcome: RunOutcome): number {
 async function runAndReport(task: Task, o: CommonOptions): Promise<number> {
   const s = await services();
   const progress = createProgress('backup', o);
-  const outcome = await s.runs.run(task, { trigger: 'manual', onProgress: (p) => progress.update(p) }).finally(() => progress.stop());
+  // Ctrl-C or a kill stops the backup cleanly: the run is recorded as failed, the repository
+  // stays valid, and the next run reuses what was already uploaded.
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => abort.abort(new HavenError(`interrupted by ${signal}`));
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  const outcome = await s.runs
+    .run(task, { trigger: 'manual', onProgress: (p) => progress.update(p), signal: abort.signal })
+    .finally(() => {
+      progress.stop();
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    });
   if (o.json) printJson(outcome.record);
   else printLines(renderRun(outcome.record));
   if (outcome.error && !o.json && outcome.record.status === 'failed') process.stderr.write(`haven: ${outcome.error.message}\n`);
