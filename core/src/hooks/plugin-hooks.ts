@@ -27,6 +27,19 @@ const noOpinion: OnFailure = () => undefined;
 const passThrough: OnFailure = (args) => args[0];
 const denyOnFailure: OnFailure = (_args, pluginId, message): Veto => ({ by: pluginId, reason: `authorization check failed: ${message}` });
 
+/** A tap that has not answered after this long is treated as failed (oclif's lesson). */
+export const TAP_TIMEOUT_MS = 60_000;
+
+function withTimeout<T>(value: T | Promise<T>, ms: number): T | Promise<T> {
+  if (!(value instanceof Promise)) return value;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`did not answer within ${ms / 1000} s`)), ms);
+    timer.unref();
+  });
+  return Promise.race([value, timeout]).finally(() => clearTimeout(timer));
+}
+
 function removeTap(hook: AnyHook, fn: unknown): void {
   const index = hook.taps.findIndex((t) => t.fn === fn);
   if (index >= 0) hook.taps.splice(index, 1);
@@ -47,7 +60,7 @@ function tappable<Args extends unknown[], R>(
     tap(fn: (...args: Args) => R | Promise<R>, options?: TapOptions): Disposable {
       const guarded = async (...args: unknown[]): Promise<unknown> => {
         try {
-          return await fn(...(args as Args));
+          return await withTimeout(fn(...(args as Args)), TAP_TIMEOUT_MS);
         } catch (err) {
           const message = err instanceof Error ? err.message : String(err);
           failures.push({ pluginId, hook: hookName, message });
