@@ -131,6 +131,20 @@ describe('backup and restore through the CLI', () => {
     expect(record.errors.map((e) => e.path)).to.deep.equal([secret]);
   });
 
+  it('reuses the one-shot task for the same sources and destination, and refuses a different one', async () => {
+    const haven = havenSandbox();
+    const source = makeSource(haven);
+    const repo = path.join(haven.root, 'backup');
+    expect((await haven.run(['backup', source, '--to', `local:${repo}`, '--no-encryption'])).code).to.equal(0);
+    // The same destination written differently (relative, trailing slash) is the same task.
+    const again = await haven.run(['backup', 'Documents', '--to', 'local:backup/', '--no-encryption'], { cwd: haven.root });
+    expect(again.code, again.stderr).to.equal(0);
+    const elsewhere = await haven.run(['backup', source, '--to', `local:${repo}-2`, '--no-encryption']);
+    expect(elsewhere.code).to.equal(2);
+    expect(elsewhere.stderr).to.contain('already exists with other sources or destination');
+    expect((await haven.json<unknown[]>(['snapshots', 'backup-Documents'])).length).to.equal(2);
+  });
+
   it('backs up and restores through a third-party plugin (the guide example)', async () => {
     const haven = havenSandbox({ HAVEN_PLUGIN_PATH: path.join(FIXTURE_PLUGINS, 'example-dir') });
     const source = makeSource(haven);

@@ -11,8 +11,17 @@
  *   destination folder and renamed into place; rename replaces a link, never writes through it.
  * Every byte is verified: each chunk is decrypted (authenticated) and its keyed hash compared
  * with its id before it is written.
+ *
+ * Speed: the main thread walks the trees (names, conflicts, folders, links) and gathers files
+ * into batches of ~8 MiB; for each batch it reads the packs' byte ranges the batch needs (blobs
+ * grouped by pack, neighbouring blobs read in one range) and hands ranges and files to worker
+ * threads (restore-worker.ts), which verify and write synchronously. Files larger than a batch
+ * are opened (temporary name) by the main thread and written in pieces, by positional writes,
+ * by any worker. Folder metadata (mode, times, owner) is applied once every file is written.
  */
 import { randomBytes } from 'node:crypto';
+import * as os from 'node:os';
+import { Worker } from 'node:worker_threads';
 import {
   chmodSync,
   chownSync,
@@ -31,18 +40,20 @@ import {
   symlinkSync,
   unlinkSync,
   utimesSync,
-  writeSync,
   type Stats,
 } from 'node:fs';
 import * as path from 'node:path';
 import type { RunError } from '../api/records.js';
 import { UsageError } from '../errors.js';
 import { acquireLock } from '../repository/locks.js';
+import { mapLimit } from '../repository/repository.js';
 import type { Repository } from '../repository/repository.js';
+import { packBlobName } from '../repository/pack.js';
 import type { TreeNode } from '../repository/tree.js';
 import type { BackupProgress } from './backup.js';
 import { findNode, splitSnapshotPath } from './browse.js';
 import { resolveSnapshot } from './snapshots.js';
+import type { RBlob, RestoreBatch, RestoreBatchDone, RestoreItemResult, RestoreWorkerInit, RFile, RPiece } from './worker-protocol.js';
 
 export interface RestoreOptions {
   snapshot: string;
@@ -51,6 +62,8 @@ export interface RestoreOptions {
   target: string;
   conflict: 'overwrite' | 'skip' | 'rename';
   onProgress?: (p: BackupProgress) => void;
+  /** Worker threads (default: available cores, at most 4). */
+  workers?: number;
 }
 
 export interface RestoreResult {
@@ -76,13 +89,14 @@ function tempName(dir: string): string {
   return path.join(dir, `.haven-restore-${randomBytes(8).toString('hex')}.tmp`);
 }
 
-function uniqueName(dir: string, name: string): string {
+function uniqueName(dir: string, name: string, claimed: Set<string>): string {
   const dot = name.lastIndexOf('.');
   const stem = dot > 0 ? name.slice(0, dot) : name;
   const ext = dot > 0 ? name.slice(dot) : '';
   for (let n = 1; ; n++) {
     const candidate = `${stem} (restored ${n})${ext}`;
-    if (!lstatOrNull(path.join(dir, candidate))) return candidate;
+    const full = path.join(dir, candidate);
+    if (!claimed.has(full) && !lstatOrNull(full)) return candidate;
   }
 }
 
@@ -96,6 +110,7 @@ export async function runRestore(repo: Repository, opts: RestoreOptions): Promis
     const { id, snap } = await resolveSnapshot(repo, opts.snapshot, opts.taskId);
     const r = new Restorer(repo, opts);
     r.result.snapshotId = id;
+    try {
     mkdirSync(path.resolve(opts.target), { recursive: true });
     const target = realpathSync(path.resolve(opts.target));
     if (!lstatSync(target).isDirectory()) throw new UsageError(`restore target ${target} is not a folder`);
@@ -115,6 +130,10 @@ export async function runRestore(repo: Repository, opts: RestoreOptions): Promis
       const root = await repo.loadTree(snap.tree);
       for (const n of root.nodes) await r.restoreNode(n, target, rootSeen, '');
     }
+      await r.finish();
+    } finally {
+      await r.stop();
+    }
     r.progress(true);
     return r.result;
   } finally {
@@ -122,10 +141,66 @@ export async function runRestore(repo: Repository, opts: RestoreOptions): Promis
   }
 }
 
+/** Restored bytes per batch (plaintext). */
+const BATCH_BYTES = 8 * 1024 * 1024;
+const BATCH_FILES = 1024;
+/** Neighbouring blobs of one pack closer than this are read in one range. */
+const RANGE_GAP = 256 * 1024;
+const RANGE_MAX = 16 * 1024 * 1024;
+/** Batches queued per worker. */
+const PER_WORKER = 2;
+
+interface BlobReq extends RBlob {
+  pack: string;
+}
+
+interface BatchBuild {
+  blobs: BlobReq[];
+  byId: Map<string, number>;
+  items: Array<RFile | RPiece>;
+  bytes: number;
+}
+
+interface PendingFile {
+  logical: string;
+  dest: string;
+}
+
+interface LargeFile {
+  logical: string;
+  node: TreeNode;
+  fd: number;
+  tmp: string;
+  dest: string;
+  pieces: number;
+  /** All pieces handed out (`pieces` is final). */
+  all: boolean;
+  done: number;
+  bytes: number;
+  err?: string;
+}
+
+interface Slot {
+  w: Worker;
+  inflight: number;
+}
+
 class Restorer {
   readonly result: RestoreResult = { snapshotId: '', files: 0, dirs: 0, bytes: 0, skipped: 0, renamed: 0, refused: [], errors: [] };
   private lastProgress = 0;
   private readonly root = isRoot();
+  /** Files handed to workers and not yet in place (full destination paths). */
+  private readonly claimed = new Set<string>();
+  private readonly pending = new Map<number, PendingFile>();
+  private readonly large = new Map<number, LargeFile>();
+  /** Folder metadata, applied (children first) once all files are written. */
+  private readonly dirFinals: Array<{ node: TreeNode; dest: string; logical: string }> = [];
+  private cur: BatchBuild = newBatch();
+  private nextN = 1;
+  private nextBatch = 1;
+  private slots: Slot[] = [];
+  private slotWaiters: Array<() => void> = [];
+  private failure: Error | null = null;
 
   constructor(
     private readonly repo: Repository,
@@ -150,6 +225,7 @@ class Restorer {
    * with lstat). `logicalParent` is the node's parent path inside the snapshot.
    */
   async restoreNode(node: TreeNode, dir: string, seen: Set<string>, logicalParent: string): Promise<void> {
+    this.check();
     const name = node.name;
     const logical = `${logicalParent}/${typeof name === 'string' ? name : String(name)}`;
     if (!isSafeName(name)) {
@@ -168,18 +244,23 @@ class Restorer {
     try {
       let destName = name;
       let existing = lstatOrNull(path.join(dir, destName));
-      if (existing) {
-        const merge = node.type === 'dir' && existing.isDirectory();
+      // A file this restore is still writing counts as present (it will be, before the end).
+      const claimed = !existing && this.claimed.has(path.join(dir, destName));
+      if (existing || claimed) {
+        const merge = node.type === 'dir' && !!existing && existing.isDirectory();
         if (!merge) {
           if (this.opts.conflict === 'skip') {
             this.result.skipped++;
             return;
           }
           if (this.opts.conflict === 'rename') {
-            destName = uniqueName(dir, name);
+            destName = uniqueName(dir, name, this.claimed);
             existing = null;
             this.result.renamed++;
-          } else if (existing.isDirectory()) {
+          } else if (claimed) {
+            this.result.errors.push({ path: logical, message: 'a file restored by this run is in the way; not overwritten' });
+            return;
+          } else if (existing!.isDirectory()) {
             // overwrite, but a folder is where a file or link should go: never delete a tree.
             this.result.errors.push({ path: logical, message: 'a folder is in the way; not overwritten' });
             return;
@@ -191,6 +272,7 @@ class Restorer {
       else if (node.type === 'file') await this.restoreFile(node, dir, dest, logical);
       else this.restoreLink(node, dir, dest);
     } catch (err) {
+      if (this.failure) throw this.failure;
       this.result.errors.push({ path: logical, message: (err as Error).message });
     }
   }
@@ -210,48 +292,280 @@ class Restorer {
       const seen = new Set<string>();
       for (const child of tree.nodes) await this.restoreNode(child, dest, seen, logical);
     }
+    this.dirFinals.push({ node, dest, logical });
+  }
+
+  private finishDir(node: TreeNode, dest: string): void {
     if (this.root) chownSync(dest, node.uid, node.gid);
     chmodSync(dest, node.mode & 0o7777);
     utimesSync(dest, node.mtime / 1000, node.mtime / 1000);
   }
 
+  // ---- files: batches for the workers ------------------------------------------------------
+
+  /** Index of blob `id` in the batch being built (added when new). */
+  private need(b: BatchBuild, id: string): number {
+    let i = b.byId.get(id);
+    if (i !== undefined) return i;
+    const e = this.repo.index.get(id);
+    const req: BlobReq = e
+      ? { id, pack: e.pack, p: 0, r: -1, off: e.offset, len: e.length, raw: e.rawLength }
+      : { id, pack: '', p: 0, r: -1, off: 0, len: 0, raw: 0, err: `blob ${id} is not in the index` };
+    i = b.blobs.push(req) - 1;
+    b.byId.set(id, i);
+    if (e) b.bytes += Math.max(e.rawLength, e.length);
+    return i;
+  }
+
   private async restoreFile(node: TreeNode, dir: string, dest: string, logical: string): Promise<void> {
+    const content = node.content ?? [];
+    let size = 0;
+    for (const id of content) size += this.repo.index.get(id)?.rawLength ?? 0;
+    if (size > BATCH_BYTES) {
+      await this.restoreLarge(node, dir, dest, logical, content);
+      return;
+    }
+    if (this.cur.bytes + size > BATCH_BYTES || this.cur.items.length >= BATCH_FILES) await this.flush();
+    const b = this.cur;
+    const n = this.nextN++;
+    const ids = content.map((id) => this.need(b, id));
+    b.items.push({ k: 'f', n, dir, dest, ids, size: node.size, mode: node.mode, uid: node.uid, gid: node.gid, mtime: node.mtime });
+    this.pending.set(n, { logical, dest });
+    this.claimed.add(dest);
+  }
+
+  /** A file larger than a batch: opened here, written in pieces by the workers, finished here. */
+  private async restoreLarge(node: TreeNode, dir: string, dest: string, logical: string, content: string[]): Promise<void> {
+    await this.flush();
     const tmp = tempName(dir);
     const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    const n = this.nextN++;
+    const lf: LargeFile = { logical, node, fd, tmp, dest, pieces: 0, all: false, done: 0, bytes: 0 };
+    this.large.set(n, lf);
+    this.claimed.add(dest);
+    let pos = 0;
+    let k = 0;
+    while (k < content.length) {
+      const b = this.cur;
+      const ids: number[] = [];
+      const start = pos;
+      while (k < content.length && (ids.length === 0 || b.bytes < BATCH_BYTES)) {
+        ids.push(this.need(b, content[k]));
+        pos += this.repo.index.get(content[k])?.rawLength ?? 0;
+        k++;
+      }
+      b.items.push({ k: 'p', n, fd, pos: start, ids });
+      lf.pieces++;
+      await this.flush();
+    }
+    lf.all = true;
+    if (lf.done === lf.pieces) this.finishLarge(n, lf);
+  }
+
+  private finishLarge(n: number, lf: LargeFile): void {
+    this.large.delete(n);
+    this.claimed.delete(lf.dest);
+    const node = lf.node;
     let ok = false;
     try {
-      let total = 0;
-      for (const id of node.content ?? []) {
-        let data: Buffer;
-        try {
-          data = await this.repo.readBlob(id);
-        } catch (err) {
-          throw new Error(`content could not be restored: ${(err as Error).message}`);
-        }
-        let off = 0;
-        while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-        total += data.length;
-      }
-      if (total !== node.size) throw new Error(`restored ${total} bytes, the snapshot says ${node.size}`);
-      if (this.root) fchownSync(fd, node.uid, node.gid);
-      fchmodSync(fd, node.mode & 0o7777);
-      futimesSync(fd, node.mtime / 1000, node.mtime / 1000);
-      closeSync(fd);
+      if (lf.err !== undefined) throw new Error(lf.err);
+      if (lf.bytes !== node.size) throw new Error(`restored ${lf.bytes} bytes, the snapshot says ${node.size}`);
+      if (this.root) fchownSync(lf.fd, node.uid, node.gid);
+      fchmodSync(lf.fd, node.mode & 0o7777);
+      futimesSync(lf.fd, node.mtime / 1000, node.mtime / 1000);
+      closeSync(lf.fd);
       ok = true;
-      renameSync(tmp, dest);
+      renameSync(lf.tmp, lf.dest);
       this.result.files++;
-      this.result.bytes += total;
-      this.progress(false);
+      this.result.bytes += lf.bytes;
     } catch (err) {
-      if (!ok) closeSync(fd);
+      if (!ok) closeSync(lf.fd);
       try {
-        unlinkSync(tmp);
+        unlinkSync(lf.tmp);
       } catch {
         // already gone
       }
-      throw err;
+      this.result.errors.push({ path: lf.logical, message: (err as Error).message });
     }
-    void logical;
+  }
+
+  private check(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  /** Reads the ranges the current batch needs and hands it to a worker (waits for room). */
+  private async flush(): Promise<void> {
+    this.check();
+    const b = this.cur;
+    if (b.items.length === 0) return;
+    this.cur = newBatch();
+    // Group by pack, sort by offset, merge neighbours into ranges.
+    const byPack = new Map<string, number[]>();
+    b.blobs.forEach((r, i) => {
+      if (r.err !== undefined) return;
+      let l = byPack.get(r.pack);
+      if (!l) byPack.set(r.pack, (l = []));
+      l.push(i);
+    });
+    const packs: string[] = [];
+    const ranges: Array<{ pack: string; offset: number; end: number; blobs: number[] }> = [];
+    for (const [pack, list] of byPack) {
+      const p = packs.push(pack) - 1;
+      list.sort((x, y) => b.blobs[x].off - b.blobs[y].off);
+      let r: (typeof ranges)[number] | null = null;
+      for (const i of list) {
+        const e = b.blobs[i];
+        e.p = p;
+        const end = e.off + e.len;
+        if (!r || e.off > r.end + RANGE_GAP || end - r.offset > RANGE_MAX) {
+          r = { pack, offset: e.off, end, blobs: [] };
+          ranges.push(r);
+        }
+        if (end > r.end) r.end = end;
+        r.blobs.push(i);
+      }
+    }
+    const bufs: Uint8Array[] = new Array(ranges.length);
+    await mapLimit(ranges, 4, async (r, ri) => {
+      let data: Buffer | null = null;
+      let err: string | undefined;
+      try {
+        data = await this.repo.store.get(packBlobName(r.pack), { offset: r.offset, length: r.end - r.offset });
+        if (data.length < r.end - r.offset) err = `pack ${r.pack} is shorter than the index says`;
+      } catch (e) {
+        err = (e as NodeJS.ErrnoException)?.code === 'ENOENT' ? `pack ${r.pack} is missing` : (e as Error).message;
+      }
+      if (err !== undefined || !data) {
+        for (const i of r.blobs) b.blobs[i].err = err;
+        bufs[ri] = new Uint8Array(0);
+        return;
+      }
+      for (const i of r.blobs) {
+        b.blobs[i].r = ri;
+        b.blobs[i].off -= r.offset;
+      }
+      bufs[ri] = data;
+    });
+    this.check();
+    const slot = await this.freeSlot();
+    const blobs: RBlob[] = b.blobs.map(({ pack: _pack, ...rest }) => rest);
+    const msg: RestoreBatch = { t: 'batch', id: this.nextBatch++, packs, ranges: bufs, blobs, items: b.items };
+    // Transfer the range buffers that own their memory; pooled small ones are copied.
+    const transfer: ArrayBuffer[] = [];
+    for (const u of bufs) if (u.byteOffset === 0 && u.buffer.byteLength === u.length && u.length > 0) transfer.push(u.buffer as ArrayBuffer);
+    slot.inflight++;
+    slot.w.postMessage(msg, transfer);
+  }
+
+  private async freeSlot(): Promise<Slot> {
+    if (this.slots.length === 0) this.startWorkers();
+    for (;;) {
+      this.check();
+      let best: Slot | null = null;
+      for (const s of this.slots) if (s.inflight < PER_WORKER && (!best || s.inflight < best.inflight)) best = s;
+      if (best) return best;
+      await new Promise<void>((r) => this.slotWaiters.push(r));
+    }
+  }
+
+  private wake(): void {
+    const ws = this.slotWaiters;
+    this.slotWaiters = [];
+    for (const r of ws) r();
+  }
+
+  private fail(err: Error): void {
+    if (!this.failure) this.failure = err;
+    this.wake();
+  }
+
+  private startWorkers(): void {
+    const n = Math.max(1, this.opts.workers ?? Math.min(os.availableParallelism(), 4));
+    const init: RestoreWorkerInit = {
+      encKey: this.repo.keys.encKey ? new Uint8Array(this.repo.keys.encKey) : null,
+      macKey: new Uint8Array(this.repo.keys.macKey),
+      root: this.root,
+    };
+    for (let i = 0; i < n; i++) {
+      const w = new Worker(new URL('./restore-worker.js', import.meta.url), { workerData: init });
+      const slot: Slot = { w, inflight: 0 };
+      w.on('message', (m: RestoreBatchDone) => {
+        slot.inflight--;
+        try {
+          for (const r of m.res) this.onResult(r);
+        } catch (err) {
+          this.fail(err as Error);
+        }
+        this.progress(false);
+        this.wake();
+      });
+      w.on('error', (err) => this.fail(err));
+      w.on('exit', (code) => {
+        if (!this.stopping) this.fail(new Error(`restore worker exited with code ${code}`));
+      });
+      this.slots.push(slot);
+    }
+  }
+
+  private onResult(r: RestoreItemResult): void {
+    const pf = this.pending.get(r.n);
+    if (pf) {
+      this.pending.delete(r.n);
+      this.claimed.delete(pf.dest);
+      if (r.err !== undefined) this.result.errors.push({ path: pf.logical, message: r.err });
+      else {
+        this.result.files++;
+        this.result.bytes += r.bytes;
+      }
+      return;
+    }
+    const lf = this.large.get(r.n);
+    if (!lf) return;
+    lf.done++;
+    lf.bytes += r.bytes;
+    if (r.err !== undefined && lf.err === undefined) lf.err = r.err;
+    if (lf.all && lf.done === lf.pieces) this.finishLarge(r.n, lf);
+  }
+
+  /** Writes what is still queued, waits for the workers, then sets folder metadata. */
+  async finish(): Promise<void> {
+    await this.flush();
+    while (this.slots.some((s) => s.inflight > 0)) {
+      this.check();
+      await new Promise<void>((r) => this.slotWaiters.push(r));
+    }
+    this.check();
+    for (const d of this.dirFinals) {
+      try {
+        this.finishDir(d.node, d.dest);
+      } catch (err) {
+        this.result.errors.push({ path: d.logical, message: (err as Error).message });
+      }
+    }
+    this.dirFinals.length = 0;
+  }
+
+  private stopping = false;
+
+  /** Stops the workers; on failure, closes and removes unfinished large files. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const ws = this.slots;
+    this.slots = [];
+    await Promise.all(ws.map((s) => s.w.terminate().catch(() => undefined)));
+    for (const lf of this.large.values()) {
+      try {
+        closeSync(lf.fd);
+      } catch {
+        // ignore
+      }
+      try {
+        unlinkSync(lf.tmp);
+      } catch {
+        // ignore
+      }
+    }
+    this.large.clear();
   }
 
   private restoreLink(node: TreeNode, dir: string, dest: string): void {
@@ -271,4 +585,8 @@ class Restorer {
       throw err;
     }
   }
+}
+
+function newBatch(): BatchBuild {
+  return { blobs: [], byId: new Map(), items: [], bytes: 0 };
 }

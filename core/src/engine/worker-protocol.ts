@@ -54,3 +54,70 @@ export interface FileOut {
 export type FromWorker =
   | { t: 'res'; blobs: BlobOut[]; files: FileOut[]; batchDone?: number }
   | { t: 'sack'; n: number };
+
+// ---- restore ---------------------------------------------------------------------------
+
+export interface RestoreWorkerInit {
+  encKey: Uint8Array | null;
+  macKey: Uint8Array;
+  /** Restore owners (fchown) — only when running as root. */
+  root: boolean;
+}
+
+/** One blob a batch needs: where its envelope lies in the batch's ranges. */
+export interface RBlob {
+  id: string;
+  /** Index into the batch's `packs` (for messages). */
+  p: number;
+  /** Index into the batch's `ranges`, or -1 when the blob could not be read (`err`). */
+  r: number;
+  off: number;
+  len: number;
+  raw: number;
+  /** Why the blob is not available (not in the index, pack missing…). */
+  err?: string;
+}
+
+/** A whole file: the worker creates a temporary file in `dir`, writes, sets metadata, renames to `dest`. */
+export interface RFile {
+  k: 'f';
+  n: number;
+  dir: string;
+  dest: string;
+  ids: number[];
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+}
+
+/** A piece of a large file opened by the main thread: positional writes into `fd` from `pos`. */
+export interface RPiece {
+  k: 'p';
+  n: number;
+  fd: number;
+  pos: number;
+  ids: number[];
+}
+
+export interface RestoreBatch {
+  t: 'batch';
+  id: number;
+  packs: string[];
+  ranges: Uint8Array[];
+  blobs: RBlob[];
+  items: Array<RFile | RPiece>;
+}
+
+export interface RestoreItemResult {
+  n: number;
+  bytes: number;
+  err?: string;
+}
+
+export interface RestoreBatchDone {
+  t: 'done';
+  id: number;
+  res: RestoreItemResult[];
+}

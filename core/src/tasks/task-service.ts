@@ -49,6 +49,8 @@ export interface TaskService {
   edit(name: string, input: TaskInput, cwd: string): Promise<Task>;
   delete(name: string): Promise<Task>;
   exportTasks(names: string[]): Promise<TaskExport>;
+  /** `TYPE:LOCATION` as its provider normalises it (e.g. a relative folder made absolute). */
+  normalizeDestination(text: string): Promise<string>;
   importTasks(data: unknown, cwd: string): Promise<Task[]>;
 }
 
@@ -72,7 +74,11 @@ export class TaskServiceImpl implements TaskService {
     return task;
   }
 
-  private async destination(text: string, sources: string[]): Promise<string> {
+  async normalizeDestination(text: string): Promise<string> {
+    return this.destination(text, undefined);
+  }
+
+  private async destination(text: string, sources: string[] | undefined): Promise<string> {
     const { type, location } = parseDestination(text);
     if (!type) throw new UsageError(`destination "${text}" must be TYPE:LOCATION, e.g. local:/srv/backup/haven`);
     const provider = await this.plugins.storageProvider(type).catch((err: Error & { exitCode?: number }) => {
@@ -85,8 +91,10 @@ export class TaskServiceImpl implements TaskService {
     } catch (err) {
       throw new UsageError(`destination "${text}": ${(err as Error).message}`);
     }
-    const advice = await provider.adviseOn?.(normalised, sources).catch(() => undefined);
-    if (advice) warn(advice);
+    if (sources) {
+      const advice = await provider.adviseOn?.(normalised, sources).catch(() => undefined);
+      if (advice) warn(advice);
+    }
     return `${type}:${normalised}`;
   }
 

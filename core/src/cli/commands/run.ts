@@ -84,7 +84,7 @@ export function registerRunCommands(program: Command, action: <A extends unknown
         if (!o.json) process.stderr.write(`haven: created task "${name}" (run it again with "haven run ${name}")\n`);
       } else {
         const wanted = sources.map((x) => path.resolve(x)).sort().join('\n');
-        if (existing.sources.slice().sort().join('\n') !== wanted || !existing.destination.startsWith(`${o.to.split(':')[0]}:`)) {
+        if (existing.sources.slice().sort().join('\n') !== wanted || existing.destination !== (await s.tasks.normalizeDestination(o.to))) {
           throw new UsageError(`task "${name}" already exists with other sources or destination; choose another --name or use "haven task edit ${name}"`);
         }
         task = await s.tasks.get(name, 'task.run');
