@@ -15,12 +15,34 @@ function packCount(repo: string): number {
   return readdirSync(data, { recursive: true }).filter((n) => !String(n).includes('.tmp-') && /[0-9a-f]{16}/.test(String(n))).length;
 }
 
-describe('interrupting a run', () => {
+function bigSource(root: string): string {
+  const source = path.join(root, 'big');
+  mkdirSync(source);
+  for (let i = 0; i < 12; i++) writeFileSync(path.join(source, `part-${i}.bin`), randomBytes(48 * 1024 * 1024));
+  return source;
+}
+
+describe('runs in progress', () => {
+  it('never runs the same task twice at once: the second run is skipped with the reason', async () => {
+    const haven = havenSandbox();
+    const source = bigSource(haven.root);
+    const repo = path.join(haven.root, 'repo');
+    await haven.json(['task', 'create', 'big', '--source', source, '--dest', `local:${repo}`, '--no-encryption']);
+    const first = spawn(process.execPath, [HAVEN_BIN, 'run', 'big', '--json'], { env: haven.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const firstDone = new Promise<number>((resolve) => first.on('close', (code) => resolve(code ?? -1)));
+    const deadline = Date.now() + 60_000;
+    while (packCount(repo) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const second = await haven.run(['run', 'big', '--json']);
+    expect(second.code, second.stderr).to.equal(4);
+    const record = JSON.parse(second.stdout);
+    expect(record.status).to.equal('skipped');
+    expect(record.reason).to.match(/task "big" is already running \(process \d+/);
+    expect(await firstDone).to.equal(0);
+  });
+
   it('records an interrupted run as failed and leaves a repository that checks clean', async () => {
     const haven = havenSandbox();
-    const source = path.join(haven.root, 'big');
-    mkdirSync(source);
-    for (let i = 0; i < 12; i++) writeFileSync(path.join(source, `part-${i}.bin`), randomBytes(48 * 1024 * 1024));
+    const source = bigSource(haven.root);
     const repo = path.join(haven.root, 'repo');
     await haven.json(['task', 'create', 'big', '--source', source, '--dest', `local:${repo}`, '--no-encryption']);
 
