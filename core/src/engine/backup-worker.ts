@@ -1,7 +1,9 @@
 /**
  * Backup worker thread: reads files with openSync/readSync into one reused buffer, chunks them,
  * hashes every chunk, and compresses + seals the chunks the repository does not hold yet.
- * Results go back to the main thread in batches (blob envelopes transferred, not copied).
+ * Results go back to the main thread in batches: the sealed envelopes are written back to back
+ * into a segment (one ArrayBuffer, transferred, not copied) that the main thread copies into
+ * its pack and gives back for reuse; a worker owns at most two segments.
  *
  * Memory is bounded by a credit counter shared with the main thread: sealing a blob takes
  * its size from the credit, the main thread gives it back once the blob is uploaded or
@@ -9,7 +11,7 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { ChunkBuffer, Chunker, gearTable } from '../repository/chunker.js';
 import { BlobCipher, Compressor, FLAG_RAW, FLAG_ZSTD } from '../repository/crypto.js';
 import { ReleaseTracker } from './gc.js';
@@ -28,21 +30,56 @@ const known32 = init.known ? new Uint32Array(init.known) : null;
 const knownMask = init.knownSlots - 1;
 /** Ids this worker already produced in this run (they will be stored by the main thread). */
 const produced = new Set<string>();
-const FLUSH_BYTES = 8 * 1024 * 1024;
-const releases = new ReleaseTracker();
+const FLUSH_BYTES = 4 * 1024 * 1024;
+/** Sample tested before compressing a chunk that follows one that did not compress. */
+const SAMPLE = 64 * 1024;
+const releases = new ReleaseTracker(8 * 1024 * 1024);
 
 let outBlobs: BlobOut[] = [];
 let outFiles: FileOut[] = [];
-let outBytes = 0;
+
+/**
+ * Sealed blobs are written back to back into a segment (one ArrayBuffer), sent to the main
+ * thread as a whole and given back by it for reuse: no allocation per blob, and no memory
+ * allocated on one thread and freed on another (which fragments the allocator).
+ */
+const SEG_SIZE = FLUSH_BYTES + init.chunker.max + 1024;
+const segPool: ArrayBuffer[] = [];
+let seg: Buffer | null = null;
+let segPos = 0;
+const segPort = init.segments;
+
+/** At most two segments per worker: one being filled, one on its way to the main thread. */
+const SEG_MAX = 2;
+let segCount = 0;
+const nap = new Int32Array(new SharedArrayBuffer(4));
+
+function takeSegment(): Buffer {
+  for (;;) {
+    let m;
+    while ((m = receiveMessageOnPort(segPort))) segPool.push(m.message as ArrayBuffer);
+    const ab = segPool.pop();
+    if (ab) return Buffer.from(ab);
+    if (segCount < SEG_MAX) {
+      segCount++;
+      return Buffer.allocUnsafeSlow(SEG_SIZE);
+    }
+    // The main thread gives a segment back as soon as it has copied it into a pack.
+    Atomics.wait(nap, 0, 0, 1);
+  }
+}
 
 function flush(batchDone?: number): void {
   if (outBlobs.length === 0 && outFiles.length === 0 && batchDone === undefined) return;
-  const msg: FromWorker = { t: 'res', blobs: outBlobs, files: outFiles, batchDone };
-  const transfer = outBlobs.map((b) => b.data.buffer as ArrayBuffer);
+  const ab = outBlobs.length && seg ? (seg.buffer as ArrayBuffer) : null;
+  const msg: FromWorker = { t: 'res', seg: ab, blobs: outBlobs, files: outFiles, batchDone };
+  if (ab) {
+    seg = null;
+    segPos = 0;
+  }
   outBlobs = [];
   outFiles = [];
-  outBytes = 0;
-  port.postMessage(msg, transfer);
+  port.postMessage(msg, ab ? [ab] : []);
 }
 
 function takeCredit(n: number): void {
@@ -74,7 +111,10 @@ function isKnown(id: Buffer): boolean {
 interface Ctx {
   chunks: string[];
   noCompress: boolean;
-  /** Chunks still to skip compressing after one did not compress. */
+  /**
+   * 1 after a chunk of this file did not compress: the next chunks are first tested on a
+   * sample (cheap on incompressible data) and compressed whole only when the sample compresses.
+   */
   skip: number;
 }
 
@@ -84,21 +124,35 @@ function processChunk(chunk: Buffer, ctx: Ctx): void {
   ctx.chunks.push(hex);
   if (produced.has(hex) || isKnown(id)) return;
   produced.add(hex);
-  let env: Buffer | null = null;
+  let payload: Buffer = chunk;
+  let flag = FLAG_RAW;
   if (!ctx.noCompress) {
-    if (ctx.skip > 0) ctx.skip--;
-    else {
+    let attempt = true;
+    if (ctx.skip > 0 && chunk.length > 2 * SAMPLE) {
+      const at = (chunk.length >> 1) - (SAMPLE >> 1);
+      attempt = compressor.compress(chunk.subarray(at, at + SAMPLE)) !== null;
+    }
+    if (attempt) {
       const c = compressor.compress(chunk);
-      if (c) env = cipher.seal(FLAG_ZSTD, c);
-      else ctx.skip = 3;
+      if (c) {
+        payload = c;
+        flag = FLAG_ZSTD;
+        ctx.skip = 0;
+      } else ctx.skip = 1;
     }
   }
-  if (!env) env = cipher.seal(FLAG_RAW, chunk);
-  releases.release(env.length); // the cipher's intermediate output is garbage now
-  takeCredit(env.length);
-  outBlobs.push({ id: hex, rawLength: chunk.length, data: env });
-  outBytes += env.length;
-  if (outBytes >= FLUSH_BYTES) flush();
+  const need = cipher.sealedLength(payload.length);
+  takeCredit(need); // may flush: the segment is taken after
+  if (seg && segPos + need > seg.length) flush();
+  if (!seg) {
+    seg = takeSegment();
+    segPos = 0;
+  }
+  const len = cipher.sealInto(flag, payload, seg, segPos);
+  if (cipher.encrypted) releases.release(len); // the cipher's intermediate output is garbage now
+  outBlobs.push({ id: hex, rawLength: chunk.length, off: segPos, len });
+  segPos += len;
+  if (segPos >= FLUSH_BYTES) flush();
 }
 
 function statOut(st: import('node:fs').Stats): StatOut {

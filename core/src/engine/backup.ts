@@ -10,7 +10,7 @@ import { lstatSync, readdirSync, readlinkSync, statSync, type Stats } from 'node
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { setImmediate as yieldNow } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import picomatch from 'picomatch';
 import type { RunError } from '../api/records.js';
 import type { ScanEntry } from '../api/source.js';
@@ -114,12 +114,14 @@ interface PendingFile {
 
 interface WorkerSlot {
   w: Worker;
+  /** Gives the worker's segments back (see backup-worker.ts). */
+  segPort: MessagePort;
   credit: Int32Array;
   batches: number;
   exited: boolean;
 }
 
-const CREDIT_PER_WORKER = 24 * 1024 * 1024;
+const CREDIT_PER_WORKER = 16 * 1024 * 1024;
 /** The least credit that lets a worker always seal one maximal chunk. */
 const MIN_CREDIT = 12 * 1024 * 1024;
 const BATCH_FILES = 128;
@@ -230,7 +232,7 @@ class BackupRun {
     this.packSize = repo.config.packSize;
     const capacity = this.packSize + repo.config.chunker.max + 2 * 1024 * 1024;
     this.dataPack = new PackBuilder(capacity);
-    this.treePack = new PackBuilder(capacity);
+    this.treePack = new PackBuilder(capacity, 1024 * 1024, 0);
   }
 
   // ---- failure plumbing ------------------------------------------------------------------
@@ -374,6 +376,7 @@ class BackupRun {
       const credit = new SharedArrayBuffer(4);
       const c32 = new Int32Array(credit);
       c32[0] = this.creditPerWorker;
+      const ch = new MessageChannel();
       const init: WorkerInit = {
         encKey: this.repo.keys.encKey ? new Uint8Array(this.repo.keys.encKey) : null,
         macKey: new Uint8Array(this.repo.keys.macKey),
@@ -383,9 +386,10 @@ class BackupRun {
         known: known.sab,
         knownSlots: known.slots,
         credit,
+        segments: ch.port2,
       };
-      const w = new Worker(new URL('./backup-worker.js', import.meta.url), { workerData: init });
-      const slot: WorkerSlot = { w, credit: c32, batches: 0, exited: false };
+      const w = new Worker(new URL('./backup-worker.js', import.meta.url), { workerData: init, transferList: [ch.port2] });
+      const slot: WorkerSlot = { w, segPort: ch.port1, credit: c32, batches: 0, exited: false };
       w.on('message', (m: FromWorker) => {
         try {
           this.onWorkerMessage(i, slot, m);
@@ -406,6 +410,7 @@ class BackupRun {
     const ws = this.workers;
     this.workers = [];
     await Promise.all(ws.map((s) => (s.exited ? undefined : s.w.terminate().catch(() => undefined))));
+    for (const s of ws) s.segPort.close();
   }
 
   private giveCredit(worker: number, bytes: number): void {
@@ -423,19 +428,21 @@ class BackupRun {
       r?.();
       return;
     }
+    const seg = m.seg ? new Uint8Array(m.seg) : null;
     for (const b of m.blobs) {
       if (this.repo.index.has(b.id) || this.pendingIds.has(b.id)) {
-        this.giveCredit(wi, b.data.length);
+        this.giveCredit(wi, b.len);
         continue;
       }
       this.pendingIds.add(b.id);
-      this.dataPack.add(b.id, BlobType.Data, b.rawLength, b.data);
-      this.releases.release(b.data.length); // copied into the pack: the piece is garbage
-      this.dataPackCredits[wi] = (this.dataPackCredits[wi] ?? 0) + b.data.length;
+      this.dataPack.add(b.id, BlobType.Data, b.rawLength, seg!.subarray(b.off, b.off + b.len));
+      this.dataPackCredits[wi] = (this.dataPackCredits[wi] ?? 0) + b.len;
       // Flush at the target size, or earlier when one worker's credit is mostly held by the
       // open pack (it would otherwise wait for credit that only a flush gives back).
       if (this.dataPack.bytes >= this.packSize || this.dataPackCredits[wi] >= this.creditPerWorker - this.repo.config.chunker.max - 65536) this.flushDataPack();
     }
+    // Copied into the pack: the segment goes back to its worker for reuse.
+    if (m.seg) slot.segPort.postMessage(m.seg, [m.seg]);
     for (const f of m.files) this.completeFile(f);
     if (m.batchDone !== undefined) {
       slot.batches--;
@@ -482,7 +489,10 @@ class BackupRun {
     if (!pack) return;
     const credits = this.dataPackCredits;
     this.dataPackCredits = [];
-    this.upload(pack, () => credits.forEach((c, wi) => c && this.giveCredit(wi, c)));
+    this.upload(pack, () => {
+      this.dataPack.recycle(pack.buf);
+      credits.forEach((c, wi) => c && this.giveCredit(wi, c));
+    });
   }
 
   private flushTreePack(): void {

@@ -11,7 +11,8 @@ import { randomBytes, createHmac } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fchownSync, futimesSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { BlobCipher, Decompressor, IntegrityError, openMeta } from '../repository/crypto.js';
+import { BlobCipher, Decompressor, FLAG_ZSTD, IntegrityError } from '../repository/crypto.js';
+import { ReleaseTracker } from './gc.js';
 import type { RBlob, RestoreBatch, RestoreBatchDone, RestoreItemResult, RestoreWorkerInit, RFile, RPiece } from './worker-protocol.js';
 
 const init = workerData as RestoreWorkerInit;
@@ -19,6 +20,8 @@ const port = parentPort!;
 const macKey = Buffer.from(init.macKey);
 const cipher = new BlobCipher(init.encKey ? Buffer.from(init.encKey) : null);
 const decompressor = new Decompressor();
+/** Decrypted blobs and range buffers are garbage once written: collect them promptly. */
+const releases = new ReleaseTracker(16 * 1024 * 1024);
 const OPEN_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 class Batch {
@@ -40,7 +43,8 @@ class Batch {
       } catch (err) {
         v = err as Error;
       }
-      if (left > 0) this.cache.set(i, v);
+      // decode() may return the decompressor's reused buffer: keep a copy when needed again.
+      if (left > 0) this.cache.set(i, v instanceof Error ? v : Buffer.from(v));
     } else if (left <= 0) this.cache.delete(i);
     if (v instanceof Error) throw v;
     return v;
@@ -49,7 +53,9 @@ class Batch {
   private decode(b: RBlob): Buffer {
     if (b.err !== undefined || b.r < 0) throw new IntegrityError(b.err ?? `blob ${b.id} could not be read`);
     const env = this.msg.ranges[b.r].subarray(b.off, b.off + b.len);
-    const data = openMeta(cipher, decompressor, env, b.raw);
+    const { flag, payload } = cipher.open(env);
+    if (cipher.encrypted) releases.release(payload.length);
+    const data = flag === FLAG_ZSTD ? decompressor.decompressReused(payload, b.raw) : payload;
     if (createHmac('sha256', macKey).update(data).digest('hex') !== b.id) {
       throw new IntegrityError(`blob ${b.id} in pack ${this.msg.packs[b.p]} does not match its id`);
     }
@@ -145,4 +151,5 @@ port.on('message', (msg: RestoreBatch) => {
   const res: RestoreItemResult[] = [];
   for (const it of msg.items) res.push(it.k === 'f' ? restoreFile(b, it) : restorePiece(b, it));
   port.postMessage({ t: 'done', id: msg.id, res } satisfies RestoreBatchDone);
+  for (const r of msg.ranges) releases.release(r.length);
 });

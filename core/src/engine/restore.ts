@@ -13,7 +13,7 @@
  * with its id before it is written.
  *
  * Speed: the main thread walks the trees (names, conflicts, folders, links) and gathers files
- * into batches of ~8 MiB; for each batch it reads the packs' byte ranges the batch needs (blobs
+ * into batches of ~4 MiB; for each batch it reads the packs' byte ranges the batch needs (blobs
  * grouped by pack, neighbouring blobs read in one range) and hands ranges and files to worker
  * threads (restore-worker.ts), which verify and write synchronously. Files larger than a batch
  * are opened (temporary name) by the main thread and written in pieces, by positional writes,
@@ -111,25 +111,25 @@ export async function runRestore(repo: Repository, opts: RestoreOptions): Promis
     const r = new Restorer(repo, opts);
     r.result.snapshotId = id;
     try {
-    mkdirSync(path.resolve(opts.target), { recursive: true });
-    const target = realpathSync(path.resolve(opts.target));
-    if (!lstatSync(target).isDirectory()) throw new UsageError(`restore target ${target} is not a folder`);
-    const rootSeen = new Set<string>();
-    if (opts.paths && opts.paths.length) {
-      for (const p of opts.paths) {
-        const parts = splitSnapshotPath(p);
-        const { node, tree } = await findNode(repo, snap.tree, parts);
-        const parentLogical = parts.length ? `/${parts.slice(0, -1).join('/')}` : '';
-        if (node === null) {
-          for (const n of tree!.nodes) await r.restoreNode(n, target, rootSeen, '');
-        } else {
-          await r.restoreNode(node, target, rootSeen, parentLogical === '/' ? '' : parentLogical);
+      mkdirSync(path.resolve(opts.target), { recursive: true });
+      const target = realpathSync(path.resolve(opts.target));
+      if (!lstatSync(target).isDirectory()) throw new UsageError(`restore target ${target} is not a folder`);
+      const rootSeen = new Set<string>();
+      if (opts.paths && opts.paths.length) {
+        for (const p of opts.paths) {
+          const parts = splitSnapshotPath(p);
+          const { node, tree } = await findNode(repo, snap.tree, parts);
+          const parentLogical = parts.length ? `/${parts.slice(0, -1).join('/')}` : '';
+          if (node === null) {
+            for (const n of tree!.nodes) await r.restoreNode(n, target, rootSeen, '');
+          } else {
+            await r.restoreNode(node, target, rootSeen, parentLogical === '/' ? '' : parentLogical);
+          }
         }
+      } else {
+        const root = await repo.loadTree(snap.tree);
+        for (const n of root.nodes) await r.restoreNode(n, target, rootSeen, '');
       }
-    } else {
-      const root = await repo.loadTree(snap.tree);
-      for (const n of root.nodes) await r.restoreNode(n, target, rootSeen, '');
-    }
       await r.finish();
     } finally {
       await r.stop();
@@ -142,7 +142,7 @@ export async function runRestore(repo: Repository, opts: RestoreOptions): Promis
 }
 
 /** Restored bytes per batch (plaintext). */
-const BATCH_BYTES = 8 * 1024 * 1024;
+const BATCH_BYTES = 4 * 1024 * 1024;
 const BATCH_FILES = 1024;
 /** Neighbouring blobs of one pack closer than this are read in one range. */
 const RANGE_GAP = 256 * 1024;

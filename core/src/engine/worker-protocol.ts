@@ -12,6 +12,8 @@ export interface WorkerInit {
   knownSlots: number;
   /** Int32 credit in bytes (see backup-worker.ts). */
   credit: SharedArrayBuffer;
+  /** Port on which the main thread gives segments back for reuse (ArrayBuffer messages). */
+  segments: import('node:worker_threads').MessagePort;
 }
 
 export interface FileJob {
@@ -26,10 +28,12 @@ export type ToWorker =
   | { t: 'sdata'; n: number; data: Uint8Array }
   | { t: 'send'; n: number; error?: string };
 
+/** A sealed blob: `len` bytes at `off` in the message's segment. */
 export interface BlobOut {
   id: string;
   rawLength: number;
-  data: Uint8Array;
+  off: number;
+  len: number;
 }
 
 export interface StatOut {
@@ -52,7 +56,7 @@ export interface FileOut {
 }
 
 export type FromWorker =
-  | { t: 'res'; blobs: BlobOut[]; files: FileOut[]; batchDone?: number }
+  | { t: 'res'; seg: ArrayBuffer | null; blobs: BlobOut[]; files: FileOut[]; batchDone?: number }
   | { t: 'sack'; n: number };
 
 // ---- restore ---------------------------------------------------------------------------

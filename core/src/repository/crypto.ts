@@ -105,6 +105,35 @@ export class BlobCipher {
     return out;
   }
 
+  /** Envelope length for a payload of `n` bytes. */
+  sealedLength(n: number): number {
+    return this.overhead + n;
+  }
+
+  /** Seals a payload into `out` at `at` (room for sealedLength bytes); returns the length. */
+  sealInto(flag: number, payload: Uint8Array, out: Buffer, at: number): number {
+    const key = this.key;
+    out[at] = flag;
+    if (!key) {
+      out.set(payload, at + 1);
+      return 1 + payload.length;
+    }
+    this.writeNonce(out, at + 1);
+    const cipher = createCipheriv('aes-256-gcm', key, out.subarray(at + 1, at + 1 + NONCE_LEN));
+    cipher.setAAD(out.subarray(at, at + 1));
+    let pos = at + 1 + NONCE_LEN;
+    const a = cipher.update(payload);
+    out.set(a, pos);
+    pos += a.length;
+    const b = cipher.final();
+    if (b.length) {
+      out.set(b, pos);
+      pos += b.length;
+    }
+    cipher.getAuthTag().copy(out, pos);
+    return pos + TAG_LEN - at;
+  }
+
   /** Opens an envelope; throws IntegrityError when it does not authenticate. */
   open(envelope: Uint8Array): { flag: number; payload: Buffer } {
     if (envelope.length < 1) throw new IntegrityError('empty envelope');
@@ -170,6 +199,26 @@ export class Decompressor {
       throw new IntegrityError(`decompression failed: ${(err as Error).message}`);
     }
     if (n !== size) throw new IntegrityError(`decompressed ${n} bytes, expected ${size}`);
+    return out;
+  }
+
+  private scratch: Buffer = Buffer.allocUnsafe(0);
+
+  /**
+   * Like decompress(data, rawLength), into an internal buffer reused by the next call: the
+   * result is a view valid until then (no allocation, no fresh pages per blob).
+   */
+  decompressReused(data: Uint8Array, rawLength: number): Buffer {
+    if (rawLength === 0) return Buffer.alloc(0);
+    if (this.scratch.length < rawLength) this.scratch = Buffer.allocUnsafeSlow(Math.max(rawLength, 1 << 20));
+    const out = this.scratch.subarray(0, rawLength);
+    let n: number;
+    try {
+      n = this.dctx.decompress(out, data);
+    } catch (err) {
+      throw new IntegrityError(`decompression failed: ${(err as Error).message}`);
+    }
+    if (n !== rawLength) throw new IntegrityError(`decompressed ${n} bytes, expected ${rawLength}`);
     return out;
   }
 }

@@ -70,6 +70,8 @@ interface KeyFile {
 }
 
 export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
+/** zstd level of new repositories (recorded in the config; older ones keep theirs). */
+export const DEFAULT_ZSTD_LEVEL = 3;
 
 function configMac(macKey: Buffer, cfg: RepoConfig): string {
   const { mac: _mac, ...rest } = cfg;
@@ -135,7 +137,7 @@ export class Repository {
       created: new Date().toISOString(),
       encryption: password !== null ? CIPHER_ALGORITHM : 'none',
       hash: HASH_ALGORITHM,
-      compression: { algorithm: 'zstd', level: 1 },
+      compression: { algorithm: 'zstd', level: DEFAULT_ZSTD_LEVEL },
       chunker: { ...DEFAULT_CHUNKER },
       packSize: DEFAULT_PACK_SIZE,
     };
