@@ -256,10 +256,9 @@ async function benchTool(
         (cmp.ok ? "" : `; missing ${cmp.missing}, extra ${cmp.extra}, different ${cmp.different}\n    ${cmp.problems.join("\n    ")}`),
     );
   }
-  if (!opt.keep) {
-    fs.rmSync(target, { recursive: true, force: true });
-    fs.rmSync(ctx.repo, { recursive: true, force: true });
-  }
+  // Restored trees and repositories stay until the whole run ends: on ext4, creating files
+  // soon after deleting tens of thousands is much slower, which would penalise whichever
+  // tool restores after another's tree was removed.
   return res;
 }
 

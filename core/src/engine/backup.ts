@@ -299,6 +299,8 @@ class BackupRun {
       }
       this.dispatch();
       for (const sd of subdirs) await this.walkSubdir(sd, new Set([sd.key]));
+      // From here on the totals are final, so progress can show a percentage and an ETA.
+      this.walkDone = true;
       this.decPending(root);
       this.dispatch();
       await this.guard(this.rootDonePromise);
@@ -794,6 +796,8 @@ class BackupRun {
     }
   }
 
+  private walkDone = false;
+
   private progress(final: boolean): void {
     const cb = this.opts.onProgress;
     if (!cb) return;
@@ -801,7 +805,7 @@ class BackupRun {
     if (!final && now - this.lastProgress < 200) return;
     this.lastProgress = now;
     const p: BackupProgress = { filesDone: this.filesDone, bytesDone: this.bytesDone, currentPath: this.currentPath };
-    if (final) {
+    if (final || this.walkDone) {
       p.filesTotal = this.files;
       p.bytesTotal = this.bytesRead;
     }
