@@ -2,8 +2,9 @@
  * The `haven` command line: parse, call a service, render. No logic of its own.
  */
 import { Command, CommanderError } from 'commander';
-import { ExitCode, UsageError } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import { reportError } from './output.js';
+import type { CommandAction } from './command-action.js';
 import { shutdown } from './cli-context.js';
 import { registerTaskCommands } from './commands/task.js';
 import { registerRunCommands } from './commands/run.js';
@@ -20,8 +21,8 @@ export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug') || process.env.HAVEN_DEBUG === '1';
   if (debug) process.env.HAVEN_DEBUG = '1';
 
-  const action = <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) =>
-    async (...args: A): Promise<void> => {
+  const action: CommandAction = (fn) =>
+    async (...args) => {
       try {
         exitCode = (await fn(...args)) ?? ExitCode.SUCCESS;
       } catch (err) {
@@ -32,14 +33,11 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('haven')
     .description('Haven: back up files into deduplicated, compressed, encrypted versions, and restore them')
     .version('0.1.0')
+    // Taken out of argv before parsing, so it works after any command too.
     .option('--debug', 'show stack traces and debug messages')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  program.hook('preAction', (_this, command) => {
-    // Every sub-command gets the global --debug too.
-    command.option('--debug', 'show stack traces and debug messages');
-  });
 
   registerRunCommands(program, action);
   registerTaskCommands(program, action);
@@ -50,8 +48,6 @@ export async function main(argv: string[]): Promise<number> {
   registerUnlockCommand(program, action);
   registerPluginCommands(program, action);
   registerNotYetCommands(program, action);
-  for (const cmd of program.commands) cmd.exitOverride();
-  for (const cmd of program.commands.flatMap((c) => c.commands)) cmd.exitOverride();
 
   try {
     await program.parseAsync(argv.filter((a) => a !== '--debug'), { from: 'user' });
@@ -61,7 +57,6 @@ export async function main(argv: string[]): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.SUCCESS;
       return ExitCode.USAGE;
     }
-    if (err instanceof UsageError) return reportError(err, debug);
     return reportError(err, debug);
   } finally {
     await shutdown().catch(() => undefined);

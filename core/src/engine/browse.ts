@@ -2,25 +2,12 @@
 import { UsageError } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
 import type { Tree, TreeNode } from '../repository/tree.js';
+import type { Snapshot } from '../repository/snapshot.js';
 import { loadAllSnapshots, resolveSnapshot } from './snapshots.js';
 
-export interface SnapshotInfo {
-  id: string;
-  shortId: string;
-  time: string;
-  taskId: string;
-  task: string;
-  runId: string;
-  host: string;
-  user: string;
-  sources: string[];
-  files: number;
-  bytes: number;
-  parent?: string;
-  dirs?: number;
-  bytesAdded?: number;
-  errors?: number;
-}
+/** A snapshot as listed: its record's fields, its id and a short id for display. */
+export type SnapshotInfo = Pick<Snapshot, 'time' | 'taskId' | 'task' | 'runId' | 'host' | 'user' | 'sources' | 'files' | 'bytes' | 'parent'> &
+  Partial<Pick<Snapshot, 'dirs' | 'bytesAdded' | 'errors'>> & { id: string; shortId: string };
 
 export interface EntryInfo {
   name: string;

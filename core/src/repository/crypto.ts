@@ -80,28 +80,8 @@ export class BlobCipher {
    * transferred between threads.
    */
   seal(flag: number, payload: Uint8Array): Buffer {
-    const key = this.key;
-    if (!key) {
-      const out = Buffer.allocUnsafeSlow(1 + payload.length);
-      out[0] = flag;
-      out.set(payload, 1);
-      return out;
-    }
-    const out = Buffer.allocUnsafeSlow(1 + NONCE_LEN + payload.length + TAG_LEN);
-    out[0] = flag;
-    this.writeNonce(out, 1);
-    const cipher = createCipheriv('aes-256-gcm', key, out.subarray(1, 1 + NONCE_LEN));
-    cipher.setAAD(out.subarray(0, 1));
-    let pos = 1 + NONCE_LEN;
-    const a = cipher.update(payload);
-    out.set(a, pos);
-    pos += a.length;
-    const b = cipher.final();
-    if (b.length) {
-      out.set(b, pos);
-      pos += b.length;
-    }
-    cipher.getAuthTag().copy(out, pos);
+    const out = Buffer.allocUnsafeSlow(this.sealedLength(payload.length));
+    this.sealInto(flag, payload, out, 0);
     return out;
   }
 

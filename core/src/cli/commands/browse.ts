@@ -4,8 +4,7 @@ import { services } from '../cli-context.js';
 import { formatBytes, printJson, printLines, table, type CommonOptions } from '../output.js';
 import { listDir, listSnapshots, type Repository } from '../../engine/index.js';
 import type { Task } from '../../tasks/task.js';
-
-type Action = <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) => (...args: A) => Promise<void>;
+import type { CommandAction } from '../command-action.js';
 
 /** Opens a task's repository for reading, runs fn, closes it. */
 export async function withRepository<T>(name: string, action: 'task.read' | 'task.run' | 'restore', fn: (repo: Repository, task: Task) => Promise<T>): Promise<T> {
@@ -25,7 +24,7 @@ function modeString(type: string, mode: number): string {
   return t + [...bits].map((c, i) => (mode & (1 << (8 - i)) ? c : '-')).join('');
 }
 
-export function registerBrowseCommands(program: Command, action: Action): void {
+export function registerBrowseCommands(program: Command, action: CommandAction): void {
   program.command('snapshots <name>').description('versions a task has produced, newest first').option('--json', 'print JSON')
     .action(action(async (name: string, o: CommonOptions) => {
       const snaps = await withRepository(name, 'task.read', (repo, task) => listSnapshots(repo, { taskId: task.id }));

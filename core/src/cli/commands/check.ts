@@ -4,10 +4,9 @@ import { withRepository } from './browse.js';
 import { formatBytes, printJson, printLines, type CommonOptions } from '../output.js';
 import { check } from '../../engine/index.js';
 import { ExitCode } from '../../errors.js';
+import type { CommandAction } from '../command-action.js';
 
-type Action = <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) => (...args: A) => Promise<void>;
-
-export function registerCheckCommand(program: Command, action: Action): void {
+export function registerCheckCommand(program: Command, action: CommandAction): void {
   program.command('check <name>').description("verify the task's repository structure (and, with --read-data, every byte)")
     .option('--read-data', 'read, decrypt and hash every stored byte')
     .option('--json', 'print the report as JSON')

@@ -3,10 +3,9 @@ import type { Command } from 'commander';
 import { services } from '../cli-context.js';
 import { formatBytes, printJson, printLines, table, type CommonOptions } from '../output.js';
 import { UsageError } from '../../errors.js';
+import type { CommandAction } from '../command-action.js';
 
-type Action = <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) => (...args: A) => Promise<void>;
-
-export function registerHistoryCommand(program: Command, action: Action): void {
+export function registerHistoryCommand(program: Command, action: CommandAction): void {
   program.command('history [name]').description('completed runs, newest first')
     .option('--limit <n>', 'show at most N runs', (v: string) => {
       if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--limit expects a whole number ≥ 1, not "${v}"`);

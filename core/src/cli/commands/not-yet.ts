@@ -5,8 +5,7 @@
  */
 import type { Command } from 'commander';
 import { HavenError } from '../../errors.js';
-
-type Action = <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) => (...args: A) => Promise<void>;
+import type { CommandAction } from '../command-action.js';
 
 const LATER: Array<[string, string]> = [
   ['forget <name>', 'apply retention and free space'],
@@ -15,7 +14,7 @@ const LATER: Array<[string, string]> = [
   ['login <provider>', 'sign in to an online service (device code flow)'],
 ];
 
-export function registerNotYetCommands(program: Command, action: Action): void {
+export function registerNotYetCommands(program: Command, action: CommandAction): void {
   for (const [usage, what] of LATER) {
     const verb = usage.split(' ')[0];
     program.command(usage).description(`${what} (not available yet)`).allowUnknownOption().helpOption(false)

@@ -4,8 +4,7 @@ import { services } from '../cli-context.js';
 import { printJson, printLines, table, type CommonOptions } from '../output.js';
 import type { PluginInfo } from '../../plugins/plugin-host.js';
 import { UsageError } from '../../errors.js';
-
-type Action = <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) => (...args: A) => Promise<void>;
+import type { CommandAction } from '../command-action.js';
 
 function provides(p: PluginInfo): string {
   return [
@@ -30,7 +29,7 @@ function describe(p: PluginInfo): string[] {
   ];
 }
 
-export function registerPluginCommands(program: Command, action: Action): void {
+export function registerPluginCommands(program: Command, action: CommandAction): void {
   const plugins = program.command('plugins').description('list plugins; administrators enable and disable them for the whole computer');
 
   plugins.command('list').description('every plugin found, with its state').option('--json', 'print JSON')

@@ -8,8 +8,7 @@ import { createProgress } from '../progress.js';
 import { formatBytes, printJson, printLines, type CommonOptions } from '../output.js';
 import { restore } from '../../engine/index.js';
 import { DeniedError, ExitCode } from '../../errors.js';
-
-type Action = <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) => (...args: A) => Promise<void>;
+import type { CommandAction } from '../command-action.js';
 
 /** A clear refusal up front; the OS enforces the same when files are written. */
 function requireWritable(target: string): void {
@@ -22,7 +21,7 @@ function requireWritable(target: string): void {
   }
 }
 
-export function registerRestoreCommand(program: Command, action: Action): void {
+export function registerRestoreCommand(program: Command, action: CommandAction): void {
   program.command('restore <name>').description('restore a version, or chosen paths of it, into a folder')
     .option('--snapshot <id>', 'version id (or unique prefix), or "latest"', 'latest')
     .option('--path <path>', 'restore only this path of the version (repeatable)', (v: string, p: string[] = []) => [...p, v])

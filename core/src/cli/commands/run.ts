@@ -9,6 +9,7 @@ import { addTaskOptions, toTaskInput, type RawTaskOptions } from './task-options
 import { ExitCode, HavenError, UsageError } from '../../errors.js';
 import type { Task } from '../../tasks/task.js';
 import type { RunOutcome } from '../../tasks/run-service.js';
+import type { CommandAction } from '../command-action.js';
 
 export function renderRun(r: RunRecord): string[] {
   const seconds = (Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000;
@@ -57,7 +58,7 @@ function defaultTaskName(source: string): string {
   return `backup-${base || 'root'}`.slice(0, 64);
 }
 
-export function registerRunCommands(program: Command, action: <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) => (...args: A) => Promise<void>): void {
+export function registerRunCommands(program: Command, action: CommandAction): void {
   program.command('run <name>').description('run a task now')
     .option('--json', 'print the run record as JSON')
     .option('--progress', 'show progress even when stderr is not a terminal')

@@ -6,6 +6,7 @@ import { printJson, printLines, table, type CommonOptions } from '../output.js';
 import { addTaskOptions, toTaskInput, type RawTaskOptions } from './task-options.js';
 import { UsageError } from '../../errors.js';
 import type { Task } from '../../tasks/task.js';
+import type { CommandAction } from '../command-action.js';
 
 function describeTask(t: Task): string[] {
   const keep = Object.entries(t.retention).map(([k, v]) => `${k.replace('keep', '').toLowerCase()} ${v}`).join(', ');
@@ -22,7 +23,7 @@ function describeTask(t: Task): string[] {
   ];
 }
 
-export function registerTaskCommands(program: Command, action: <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) => (...args: A) => Promise<void>): void {
+export function registerTaskCommands(program: Command, action: CommandAction): void {
   const task = program.command('task').description('create, list, show, edit, delete, export and import backup tasks');
 
   addTaskOptions(

@@ -3,10 +3,9 @@ import type { Command } from 'commander';
 import { withRepository } from './browse.js';
 import { printJson, printLines, type CommonOptions } from '../output.js';
 import { unlockRepository } from '../../engine/index.js';
+import type { CommandAction } from '../command-action.js';
 
-type Action = <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) => (...args: A) => Promise<void>;
-
-export function registerUnlockCommand(program: Command, action: Action): void {
+export function registerUnlockCommand(program: Command, action: CommandAction): void {
   program.command('unlock <name>').description("remove stale locks from the task's repository (left by a crashed or killed run)")
     .option('--all', 'also remove locks of live processes — only when you know no other haven uses the repository')
     .option('--json', 'print the removed locks as JSON')
