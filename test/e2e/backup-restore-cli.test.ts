@@ -131,6 +131,25 @@ describe('backup and restore through the CLI', () => {
     expect(record.errors.map((e) => e.path)).to.deep.equal([secret]);
   });
 
+  it('refuses a user a restore into a folder they cannot write (exit 5), writing nothing', async function () {
+    if (!isRoot()) throw new Error('needs root to create the unprivileged test user');
+    const user = ensureUser('haven-plain');
+    makeTraversable(REPO_ROOT);
+    const haven = havenSandbox();
+    const source = makeSource(haven);
+    chownSync(haven.root, user.uid, user.gid);
+    for (const p of readdirSync(haven.root, { recursive: true }) as string[]) chownSync(path.join(haven.root, p), user.uid, user.gid);
+    const backup = await haven.run(['backup', source, '--to', `local:${path.join(haven.root, 'backup')}`, '--no-encryption'], { user });
+    expect(backup.code, backup.stderr).to.equal(0);
+    const forbidden = path.join(haven.root, 'root-only');
+    mkdirSync(forbidden, { mode: 0o755 });
+    chownSync(forbidden, 0, 0);
+    const restore = await haven.run(['restore', 'backup-Documents', '--to', path.join(forbidden, 'here')], { user });
+    expect(restore.code, restore.stderr).to.equal(5);
+    expect(restore.stderr).to.contain(`you cannot write to ${forbidden}`);
+    expect(readdirSync(forbidden)).to.deep.equal([]);
+  });
+
   it('reuses the one-shot task for the same sources and destination, and refuses a different one', async () => {
     const haven = havenSandbox();
     const source = makeSource(haven);
