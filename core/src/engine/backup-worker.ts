@@ -159,7 +159,7 @@ function statOut(st: import('node:fs').Stats): StatOut {
   return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, mode: st.mode, uid: st.uid, gid: st.gid };
 }
 
-function readOnce(path: string, ctx: Ctx): { size: number; st: StatOut; changed: boolean } {
+function readOnce(path: string | Buffer, ctx: Ctx): { size: number; st: StatOut; changed: boolean } {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const st0 = fstatSync(fd);
@@ -186,7 +186,7 @@ function readOnce(path: string, ctx: Ctx): { size: number; st: StatOut; changed:
   }
 }
 
-function processFile(n: number, path: string, noCompress: boolean): FileOut {
+function processFile(n: number, path: string | Buffer, noCompress: boolean): FileOut {
   let last: FileOut | null = null;
   for (let attempt = 0; attempt < 2; attempt++) {
     const ctx: Ctx = { chunks: [], noCompress, skip: 0 };
@@ -213,7 +213,7 @@ port.on('message', (msg: ToWorker) => {
     case 'files': {
       for (const job of msg.jobs) {
         // Not outFiles.push(processFile(…)): processFile may flush and replace outFiles.
-        const r = processFile(job.n, job.path, job.noCompress);
+        const r = processFile(job.n, typeof job.path === 'string' ? job.path : Buffer.from(job.path.buffer, job.path.byteOffset, job.path.byteLength), job.noCompress);
         outFiles.push(r);
         if (outFiles.length >= 256) flush();
       }

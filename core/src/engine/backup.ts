@@ -5,6 +5,10 @@
  * The main thread walks (readdirSync + lstatSync), compares with the parent snapshot, hands
  * files to the workers in batches, receives sealed blobs, drops duplicates, fills packs and
  * uploads them, and builds the tree blobs bottom-up as folders complete.
+ *
+ * Names are strings (fast path); a folder where a decoded name contains U+FFFD is read again as
+ * bytes, and names that are not valid UTF-8 are kept raw (TreeNode.nameBytes), with Buffer paths
+ * below them. Files with a link count > 1 record their link group (TreeNode.hardlink).
  */
 import { lstatSync, readdirSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import * as os from 'node:os';
@@ -22,7 +26,7 @@ import { BlobType, packIdFromName, readPackHeader, type PackEntry } from '../rep
 import { PackBuilder } from '../repository/packer.js';
 import { mapLimit, type Repository } from '../repository/repository.js';
 import type { Snapshot } from '../repository/snapshot.js';
-import { compareNames, serializeTree, type Tree, type TreeNode } from '../repository/tree.js';
+import { compareNames, nodeKey, serializeTree, type Tree, type TreeNode } from '../repository/tree.js';
 import { ReleaseTracker } from './gc.js';
 import { loadAllSnapshots, resolveSnapshot } from './snapshots.js';
 import type { FileJob, FileOut, FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
@@ -95,6 +99,62 @@ export async function indexOrphanPacks(repo: Repository): Promise<{ packs: numbe
   return { packs: infos.length, bytes };
 }
 
+/**
+ * A path on disk: a string, or a Buffer when some component of it is not valid UTF-8 (Linux
+ * names are bytes). Strings are the fast path; Buffers appear only below such a name.
+ */
+type FsPath = string | Buffer;
+
+/** The path for messages, excludes and hooks (invalid bytes shown as U+FFFD). */
+function displayPath(p: FsPath): string {
+  return typeof p === 'string' ? p : p.toString('utf8');
+}
+
+function childPath(dir: FsPath, name: string, raw: Buffer | undefined): FsPath {
+  if (typeof dir === 'string' && raw === undefined) return dir === '/' ? `/${name}` : `${dir}/${name}`;
+  const d = typeof dir === 'string' ? Buffer.from(dir) : dir;
+  const n = raw ?? Buffer.from(name);
+  const sep = d.length === 1 && d[0] === 0x2f ? 0 : 1;
+  // Not pooled: the path owns its memory, so posting it to a worker copies only the path.
+  const out = Buffer.allocUnsafeSlow(d.length + sep + n.length);
+  d.copy(out, 0);
+  if (sep) out[d.length] = 0x2f;
+  n.copy(out, d.length + sep);
+  return out;
+}
+
+/**
+ * The raw bytes of `decoded` when it is the lossy decoding of a name that is not valid UTF-8
+ * (only names containing U+FFFD can be), else undefined.
+ */
+function invalidUtf8(raw: Buffer, decoded: string): Buffer | undefined {
+  if (!decoded.includes('\uFFFD')) return undefined;
+  return Buffer.from(decoded, 'utf8').equals(raw) ? undefined : raw;
+}
+
+/** Reads a folder's names; `raws[i]` is set only for names that are not valid UTF-8. */
+function readNames(dir: FsPath): { names: string[]; raws: Array<Buffer | undefined> | null } {
+  if (typeof dir === 'string') {
+    const names = readdirSync(dir);
+    let suspect = false;
+    for (const n of names) if (n.includes('\uFFFD')) suspect = true;
+    if (!suspect) return { names, raws: null };
+  }
+  // Slow path: some name may not be valid UTF-8; read the raw bytes.
+  const bufs = readdirSync(dir, { encoding: 'buffer' });
+  const names: string[] = [];
+  const raws: Array<Buffer | undefined> = [];
+  let any = false;
+  for (const b of bufs) {
+    const name = b.toString('utf8');
+    const raw = invalidUtf8(b, name);
+    if (raw) any = true;
+    names.push(name);
+    raws.push(raw);
+  }
+  return { names, raws: any ? raws : null };
+}
+
 interface DirState {
   nodes: Array<TreeNode | null>;
   pending: number;
@@ -111,6 +171,8 @@ interface PendingFile {
   path: string;
   entry?: ScanEntry;
 }
+
+type Subdir = { path: FsPath; state: DirState; prev: TreeNode | undefined; key: string };
 
 interface WorkerSlot {
   w: Worker;
@@ -276,9 +338,9 @@ class BackupRun {
 
       const claims: Snapshot['claims'] = {};
       const root: DirState = { nodes: [], pending: 1, parent: null, node: null, path: '' };
-      const rootPrev = parentRoot ? new Map(parentRoot.nodes.map((n) => [n.name, n])) : null;
+      const rootPrev = parentRoot ? new Map(parentRoot.nodes.map((n) => [nodeKey(n), n])) : null;
       const usedNames = new Set<string>();
-      const subdirs: Array<{ path: string; state: DirState; prev: TreeNode | undefined; key: string }> = [];
+      const subdirs: Subdir[] = [];
       for (const source of this.opts.sources) {
         this.check();
         if (this.opts.hooks) {
@@ -295,7 +357,7 @@ class BackupRun {
         let name = path.basename(source) || 'root';
         for (let k = 2; usedNames.has(name); k++) name = `${path.basename(source) || 'root'} (${k})`;
         usedNames.add(name);
-        await this.handleEntry(root, name, source, st, rootPrev, subdirs, new Set());
+        await this.handleEntry(root, name, undefined, source, st, rootPrev, subdirs, new Set());
       }
       this.dispatch();
       for (const sd of subdirs) await this.walkSubdir(sd, new Set([sd.key]));
@@ -557,7 +619,7 @@ class BackupRun {
     };
   }
 
-  private async walkSubdir(sd: { path: string; state: DirState; prev: TreeNode | undefined; key: string }, ancestors: Set<string>): Promise<void> {
+  private async walkSubdir(sd: Subdir, ancestors: Set<string>): Promise<void> {
     let prevTree: Tree | null = null;
     if (sd.prev && sd.prev.type === 'dir' && sd.prev.subtree && this.repo.index.has(sd.prev.subtree)) {
       prevTree = await this.repo.loadTree(sd.prev.subtree).catch(() => null);
@@ -567,34 +629,39 @@ class BackupRun {
 
   private dirsSinceYield = 0;
 
-  private async walkDir(absPath: string, dir: DirState, prevTree: Tree | null, ancestors: Set<string>): Promise<void> {
+  private async walkDir(absPath: FsPath, dir: DirState, prevTree: Tree | null, ancestors: Set<string>): Promise<void> {
     this.check();
     let names: string[];
+    let raws: Array<Buffer | undefined> | null = null;
     try {
-      names = readdirSync(absPath);
+      ({ names, raws } = readNames(absPath));
     } catch (err) {
-      this.errors.push({ path: absPath, message: errMessage(err) });
+      this.errors.push({ path: displayPath(absPath), message: errMessage(err) });
       names = [];
     }
-    names.sort(compareNames);
-    const prev = prevTree ? new Map(prevTree.nodes.map((n) => [n.name, n])) : null;
-    const subdirs: Array<{ path: string; state: DirState; prev: TreeNode | undefined; key: string }> = [];
-    for (const name of names) {
-      const full = absPath === '/' ? `/${name}` : `${absPath}/${name}`;
-      if (this.excluded(full, name)) continue;
+    let order: number[] | null = null;
+    if (raws) {
+      const ns = names;
+      order = ns.map((_, i) => i).sort((a, b) => compareNames(ns[a], ns[b]));
+    } else names.sort(compareNames);
+    const prev = prevTree ? new Map(prevTree.nodes.map((n) => [nodeKey(n), n])) : null;
+    const subdirs: Subdir[] = [];
+    for (let k = 0; k < names.length; k++) {
+      const i = order ? order[k] : k;
+      const name = names[i];
+      const raw = raws ? raws[i] : undefined;
+      const full = childPath(absPath, name, raw);
+      const shown = typeof full === 'string' ? full : displayPath(full);
+      if (this.excluded(shown, name)) continue;
       let st: Stats;
       try {
         st = lstatSync(full);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-          // Vanished since readdir, or a name that is not valid UTF-8 (not supported yet).
-          if (name.includes('\uFFFD')) this.errors.push({ path: full, message: 'file name is not valid UTF-8; not backed up' });
-          continue;
-        }
-        this.errors.push({ path: full, message: errMessage(err) });
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // vanished since readdir
+        this.errors.push({ path: shown, message: errMessage(err) });
         continue;
       }
-      await this.handleEntry(dir, name, full, st, prev, subdirs, ancestors);
+      await this.handleEntry(dir, name, raw, full, st, prev, subdirs, ancestors);
     }
     this.dispatch();
     if (this.queue.length >= QUEUE_HIGH) await this.waitForRoom();
@@ -614,25 +681,29 @@ class BackupRun {
   private async handleEntry(
     dir: DirState,
     name: string,
-    full: string,
+    raw: Buffer | undefined,
+    fsPath: FsPath,
     st: Stats,
     prev: Map<string, TreeNode> | null,
-    subdirs: Array<{ path: string; state: DirState; prev: TreeNode | undefined; key: string }>,
+    subdirs: Subdir[],
     ancestors: Set<string>,
   ): Promise<void> {
+    const full = displayPath(fsPath);
     let node: TreeNode;
     let kind: ScanEntry['kind'];
     if (st.isSymbolicLink()) {
       let target: string;
+      let targetRaw: Buffer | undefined;
       try {
-        target = readlinkSync(full);
+        target = readlinkSync(fsPath, 'utf8');
+        if (target.includes('\uFFFD')) targetRaw = invalidUtf8(readlinkSync(fsPath, { encoding: 'buffer' }), target);
       } catch (err) {
         this.errors.push({ path: full, message: errMessage(err) });
         return;
       }
       let tst: Stats | null = null;
       try {
-        tst = statSync(full);
+        tst = statSync(fsPath);
       } catch {
         tst = null; // dangling link
       }
@@ -640,11 +711,13 @@ class BackupRun {
         // Product rule: links to folders are followed (their content counts logically).
         node = this.makeNode(name, 'dir', tst);
         node.target = target; // informational: this folder was reached through a link
+        if (targetRaw) node.targetBytes = targetRaw.toString('base64');
         kind = 'dir';
         st = tst;
       } else {
         node = this.makeNode(name, 'symlink', st);
         node.target = target;
+        if (targetRaw) node.targetBytes = targetRaw.toString('base64');
         kind = 'symlink';
       }
     } else if (st.isDirectory()) {
@@ -654,11 +727,14 @@ class BackupRun {
     } else if (st.isFile()) {
       if (!this.included(full, name)) return;
       node = this.makeNode(name, 'file', st);
+      // Several names of one inode: restored as hard links to each other.
+      if (st.nlink > 1) node.hardlink = `${st.dev}:${st.ino}`;
       kind = 'file';
     } else {
       this.skippedSpecial++;
       return;
     }
+    if (raw) node.nameBytes = raw.toString('base64');
     let entry: ScanEntry | undefined;
     if (this.annotate) {
       entry = { path: full, kind, size: node.size, mtimeMs: node.mtime, annotations: {} };
@@ -671,14 +747,14 @@ class BackupRun {
       this.dirs++;
       dir.pending++;
       const state: DirState = { nodes: [], pending: 1, parent: dir, node, path: full };
-      subdirs.push({ path: full, state, prev: prev?.get(name), key: `${st.dev}:${st.ino}` });
+      subdirs.push({ path: fsPath, state, prev: prev?.get(nodeKey(node)), key: `${st.dev}:${st.ino}` });
       return;
     }
     if (kind === 'symlink') return;
 
     this.files++;
     this.bytesRead += st.size;
-    const p = prev?.get(name);
+    const p = prev?.get(nodeKey(node));
     if (
       p &&
       p.type === 'file' &&
@@ -710,7 +786,7 @@ class BackupRun {
         return;
       }
     }
-    this.queue.push({ n, path: full, noCompress: noCompress(name) });
+    this.queue.push({ n, path: fsPath, noCompress: noCompress(name) });
     this.jobSizes.set(n, st.size);
     this.queuedBytes += st.size;
   }

@@ -10,7 +10,10 @@ export type SnapshotInfo = Pick<Snapshot, 'time' | 'taskId' | 'task' | 'runId' |
   Partial<Pick<Snapshot, 'dirs' | 'bytesAdded' | 'errors'>> & { id: string; shortId: string };
 
 export interface EntryInfo {
+  /** Display name (a name that is not valid UTF-8 shows U+FFFD for its invalid bytes). */
   name: string;
+  /** Base64 of the raw name, only for names that are not valid UTF-8. */
+  nameBytes?: string;
   path: string;
   type: 'file' | 'dir' | 'symlink';
   size: number;
@@ -76,6 +79,7 @@ export async function listDir(repo: Repository, snapshot: string, dirPath?: stri
   const base = parts.length ? `/${parts.join('/')}` : '';
   const toInfo = (n: TreeNode, p: string): EntryInfo => {
     const e: EntryInfo = { name: n.name, path: p, type: n.type, size: n.size, mode: n.mode, mtime: new Date(n.mtime).toISOString() };
+    if (n.nameBytes !== undefined) e.nameBytes = n.nameBytes;
     if (n.target !== undefined) e.target = n.target;
     return e;
   };

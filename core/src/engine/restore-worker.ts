@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BlobCipher, Decompressor, FLAG_ZSTD, IntegrityError } from '../repository/crypto.js';
 import { ReleaseTracker } from './gc.js';
-import type { RBlob, RestoreBatch, RestoreBatchDone, RestoreItemResult, RestoreWorkerInit, RFile, RPiece } from './worker-protocol.js';
+import { utimeSeconds, type RBlob, type RestoreBatch, type RestoreBatchDone, type RestoreItemResult, type RestoreWorkerInit, type RFile, type RPiece } from './worker-protocol.js';
 
 const init = workerData as RestoreWorkerInit;
 const port = parentPort!;
@@ -82,11 +82,19 @@ function writeAll(fd: number, data: Buffer, pos: number | null): void {
   while (off < data.length) off += writeSync(fd, data, off, data.length - off, pos === null ? null : pos + off);
 }
 
+/** A posted path: a string, or raw bytes (a name that is not valid UTF-8) as a Buffer. */
+function fsPath(p: string | Uint8Array): string | Buffer {
+  return typeof p === 'string' ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+}
+
 function restoreFile(b: Batch, f: RFile): RestoreItemResult {
-  let tmp: string;
+  let tmp: string | Buffer;
   let fd: number;
+  const dest = fsPath(f.dest);
   try {
-    tmp = path.join(f.dir, `.haven-restore-${randomBytes(8).toString('hex')}.tmp`);
+    const dir = fsPath(f.dir);
+    const tmpName = `.haven-restore-${randomBytes(8).toString('hex')}.tmp`;
+    tmp = typeof dir === 'string' ? path.join(dir, tmpName) : Buffer.concat([dir, Buffer.from(`/${tmpName}`)]);
     fd = openSync(tmp, OPEN_FLAGS, 0o600);
   } catch (err) {
     for (const i of f.ids) b.skip(i);
@@ -108,10 +116,10 @@ function restoreFile(b: Batch, f: RFile): RestoreItemResult {
     if (total !== f.size) throw new Error(`restored ${total} bytes, the snapshot says ${f.size}`);
     if (init.root) fchownSync(fd, f.uid, f.gid);
     fchmodSync(fd, f.mode & 0o7777);
-    futimesSync(fd, f.mtime / 1000, f.mtime / 1000);
+    futimesSync(fd, utimeSeconds(f.mtime), utimeSeconds(f.mtime));
     closeSync(fd);
     ok = true;
-    renameSync(tmp, f.dest);
+    renameSync(tmp, dest);
     return { n: f.n, bytes: total };
   } catch (err) {
     if (!ok) closeSync(fd);

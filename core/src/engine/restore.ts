@@ -9,6 +9,12 @@
  *   link); an existing link in the way is a conflict, never followed.
  * - Files and links are written to a fresh temporary name (O_CREAT|O_EXCL|O_NOFOLLOW) in the
  *   destination folder and renamed into place; rename replaces a link, never writes through it.
+ * - Names that are not valid UTF-8 (TreeNode.nameBytes) are created from their raw bytes, and
+ *   the same checks apply to those bytes; paths below such a name are Buffers.
+ * - Hard links (TreeNode.hardlink): the first member of a group that this restore writes is
+ *   written as usual; later members are linked to it (link to a temporary name, rename into
+ *   place) once every file is written, if it is still the file written; otherwise their
+ *   content is written.
  * Every byte is verified: each chunk is decrypted (authenticated) and its keyed hash compared
  * with its id before it is written.
  *
@@ -31,6 +37,7 @@ import {
   fchownSync,
   futimesSync,
   lchownSync,
+  linkSync,
   lstatSync,
   lutimesSync,
   mkdirSync,
@@ -53,7 +60,7 @@ import type { TreeNode } from '../repository/tree.js';
 import type { BackupProgress } from './backup.js';
 import { findNode, splitSnapshotPath } from './browse.js';
 import { resolveSnapshot } from './snapshots.js';
-import type { RBlob, RestoreBatch, RestoreBatchDone, RestoreItemResult, RestoreWorkerInit, RFile, RPiece } from './worker-protocol.js';
+import { utimeSeconds, type RBlob, type RestoreBatch, type RestoreBatchDone, type RestoreItemResult, type RestoreWorkerInit, type RFile, type RPiece } from './worker-protocol.js';
 
 export interface RestoreOptions {
   snapshot: string;
@@ -81,22 +88,80 @@ export function isSafeName(name: unknown): name is string {
   return typeof name === 'string' && name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
 }
 
-function lstatOrNull(p: string): Stats | null {
+/** The same rules on raw name bytes: not empty, not "." or "..", no "/" and no NUL. */
+export function isSafeNameBytes(b: Uint8Array): boolean {
+  if (b.length === 0) return false;
+  if (b[0] === 0x2e && (b.length === 1 || (b.length === 2 && b[1] === 0x2e))) return false;
+  return !b.includes(0x2f) && !b.includes(0);
+}
+
+/**
+ * A path on disk: a string, or a Buffer when some component is not valid UTF-8. A location is
+ * always represented the same way (names that are valid UTF-8 are strings), so `pathKey` is
+ * unique per location.
+ */
+type FsPath = string | Buffer;
+
+function pathKey(p: FsPath): string {
+  return typeof p === 'string' ? p : `\0${p.toString('base64')}`;
+}
+
+function joinPath(dir: FsPath, name: FsPath): FsPath {
+  if (typeof dir === 'string' && typeof name === 'string') return path.join(dir, name);
+  const d = typeof dir === 'string' ? Buffer.from(dir) : dir;
+  const n = typeof name === 'string' ? Buffer.from(name) : name;
+  const sep = d.length > 0 && d[d.length - 1] === 0x2f ? 0 : 1;
+  // Not pooled: the path owns its memory, so posting it to a worker copies only the path.
+  const out = Buffer.allocUnsafeSlow(d.length + sep + n.length);
+  d.copy(out, 0);
+  if (sep) out[d.length] = 0x2f;
+  n.copy(out, d.length + sep);
+  return out;
+}
+
+/** Decodes a base64 field strictly (canonical form only); null when it is not. */
+function strictBase64(v: unknown): Buffer | null {
+  if (typeof v !== 'string') return null;
+  const b = Buffer.from(v, 'base64');
+  return b.toString('base64') === v ? b : null;
+}
+
+/**
+ * The name to create on disk for `node`: its `name`, or its raw `nameBytes` (a string when
+ * those are valid UTF-8 after all); null when the name is unsafe or malformed.
+ */
+function diskName(node: TreeNode): FsPath | null {
+  if (node.nameBytes === undefined) return isSafeName(node.name) ? node.name : null;
+  const b = strictBase64(node.nameBytes);
+  if (!b || !isSafeNameBytes(b)) return null;
+  const s = b.toString('utf8');
+  return Buffer.from(s, 'utf8').equals(b) ? s : b;
+}
+
+function lstatOrNull(p: FsPath): Stats | null {
   return lstatSync(p, { throwIfNoEntry: false }) ?? null;
 }
 
-function tempName(dir: string): string {
-  return path.join(dir, `.haven-restore-${randomBytes(8).toString('hex')}.tmp`);
+function tempName(dir: FsPath): FsPath {
+  return joinPath(dir, `.haven-restore-${randomBytes(8).toString('hex')}.tmp`);
 }
 
-function uniqueName(dir: string, name: string, claimed: Set<string>): string {
-  const dot = name.lastIndexOf('.');
-  const stem = dot > 0 ? name.slice(0, dot) : name;
-  const ext = dot > 0 ? name.slice(dot) : '';
+function uniqueName(dir: FsPath, name: FsPath, claimed: Set<string>): FsPath {
   for (let n = 1; ; n++) {
-    const candidate = `${stem} (restored ${n})${ext}`;
-    const full = path.join(dir, candidate);
-    if (!claimed.has(full) && !lstatOrNull(full)) return candidate;
+    let candidate: FsPath;
+    if (typeof name === 'string') {
+      const dot = name.lastIndexOf('.');
+      const stem = dot > 0 ? name.slice(0, dot) : name;
+      const ext = dot > 0 ? name.slice(dot) : '';
+      candidate = `${stem} (restored ${n})${ext}`;
+    } else {
+      const dot = name.lastIndexOf(0x2e);
+      const stem = dot > 0 ? name.subarray(0, dot) : name;
+      const ext = dot > 0 ? name.subarray(dot) : Buffer.alloc(0);
+      candidate = Buffer.concat([stem, Buffer.from(` (restored ${n})`), ext]);
+    }
+    const full = joinPath(dir, candidate);
+    if (!claimed.has(pathKey(full)) && !lstatOrNull(full)) return candidate;
   }
 }
 
@@ -163,15 +228,37 @@ interface BatchBuild {
 
 interface PendingFile {
   logical: string;
-  dest: string;
+  dest: FsPath;
+  /** Hard-link group this file is the first restored member of. */
+  group?: LinkGroup;
+}
+
+/** The first restored member of a hard-link group; later members are linked to it. */
+interface LinkGroup {
+  dest: FsPath;
+  /** Content ids and size: members are linked only when they match. */
+  sig: string;
+  state: 'pending' | 'ok' | 'failed';
+  /** Inode of the written file (checked again before linking). */
+  ino?: number;
+}
+
+/** A later member of a hard-link group, linked once every file is written. */
+interface DeferredLink {
+  node: TreeNode;
+  dir: FsPath;
+  dest: FsPath;
+  logical: string;
+  group: LinkGroup;
 }
 
 interface LargeFile {
   logical: string;
   node: TreeNode;
   fd: number;
-  tmp: string;
-  dest: string;
+  tmp: FsPath;
+  dest: FsPath;
+  group?: LinkGroup;
   pieces: number;
   /** All pieces handed out (`pieces` is final). */
   all: boolean;
@@ -194,7 +281,10 @@ class Restorer {
   private readonly pending = new Map<number, PendingFile>();
   private readonly large = new Map<number, LargeFile>();
   /** Folder metadata, applied (children first) once all files are written. */
-  private readonly dirFinals: Array<{ node: TreeNode; dest: string; logical: string }> = [];
+  private readonly dirFinals: Array<{ node: TreeNode; dest: FsPath; logical: string }> = [];
+  /** Hard-link groups (TreeNode.hardlink) by id, and the members waiting to be linked. */
+  private readonly linkGroups = new Map<string, LinkGroup>();
+  private deferredLinks: DeferredLink[] = [];
   private cur: BatchBuild = newBatch();
   private nextN = 1;
   private nextBatch = 1;
@@ -224,28 +314,29 @@ class Restorer {
    * Restores `node` into `dir`, a real folder inside the target (created by us or checked
    * with lstat). `logicalParent` is the node's parent path inside the snapshot.
    */
-  async restoreNode(node: TreeNode, dir: string, seen: Set<string>, logicalParent: string): Promise<void> {
+  async restoreNode(node: TreeNode, dir: FsPath, seen: Set<string>, logicalParent: string): Promise<void> {
     this.check();
-    const name = node.name;
-    const logical = `${logicalParent}/${typeof name === 'string' ? name : String(name)}`;
-    if (!isSafeName(name)) {
+    const logical = `${logicalParent}/${typeof node.name === 'string' ? node.name : String(node.name)}`;
+    const name = diskName(node);
+    if (name === null) {
       this.result.refused.push({ path: logical, message: 'unsafe name (would leave the restore target); refused' });
       return;
     }
-    if (seen.has(name)) {
+    const key = pathKey(name);
+    if (seen.has(key)) {
       this.result.refused.push({ path: logical, message: 'a second entry with the same name in one folder; refused' });
       return;
     }
-    seen.add(name);
+    seen.add(key);
     if (node.type !== 'file' && node.type !== 'dir' && node.type !== 'symlink') {
       this.result.refused.push({ path: logical, message: `unknown entry type "${String(node.type)}"; refused` });
       return;
     }
     try {
       let destName = name;
-      let existing = lstatOrNull(path.join(dir, destName));
+      let existing = lstatOrNull(joinPath(dir, destName));
       // A file this restore is still writing counts as present (it will be, before the end).
-      const claimed = !existing && this.claimed.has(path.join(dir, destName));
+      const claimed = !existing && this.claimed.has(pathKey(joinPath(dir, destName)));
       if (existing || claimed) {
         const merge = node.type === 'dir' && !!existing && existing.isDirectory();
         if (!merge) {
@@ -267,7 +358,7 @@ class Restorer {
           }
         }
       }
-      const dest = path.join(dir, destName);
+      const dest = joinPath(dir, destName);
       if (node.type === 'dir') await this.restoreDir(node, dest, existing, logical);
       else if (node.type === 'file') await this.restoreFile(node, dir, dest, logical);
       else this.restoreLink(node, dir, dest);
@@ -277,7 +368,7 @@ class Restorer {
     }
   }
 
-  private async restoreDir(node: TreeNode, dest: string, existing: Stats | null, logical: string): Promise<void> {
+  private async restoreDir(node: TreeNode, dest: FsPath, existing: Stats | null, logical: string): Promise<void> {
     if (existing && !existing.isDirectory()) {
       // overwrite: a file or a link is in the way of a folder; remove it (never follow it).
       unlinkSync(dest);
@@ -295,10 +386,10 @@ class Restorer {
     this.dirFinals.push({ node, dest, logical });
   }
 
-  private finishDir(node: TreeNode, dest: string): void {
+  private finishDir(node: TreeNode, dest: FsPath): void {
     if (this.root) chownSync(dest, node.uid, node.gid);
     chmodSync(dest, node.mode & 0o7777);
-    utimesSync(dest, node.mtime / 1000, node.mtime / 1000);
+    utimesSync(dest, utimeSeconds(node.mtime), utimeSeconds(node.mtime));
   }
 
   // ---- files: batches for the workers ------------------------------------------------------
@@ -317,12 +408,26 @@ class Restorer {
     return i;
   }
 
-  private async restoreFile(node: TreeNode, dir: string, dest: string, logical: string): Promise<void> {
+  private async restoreFile(node: TreeNode, dir: FsPath, dest: FsPath, logical: string, linkable = true): Promise<void> {
     const content = node.content ?? [];
+    let group: LinkGroup | undefined;
+    if (linkable && typeof node.hardlink === 'string' && node.hardlink !== '') {
+      const sig = `${node.size}:${Array.isArray(content) ? content.join(',') : ''}`;
+      const first = this.linkGroups.get(node.hardlink);
+      if (!first) {
+        group = { dest, sig, state: 'pending' };
+        this.linkGroups.set(node.hardlink, group);
+      } else if (first.sig === sig && first.state !== 'failed') {
+        // Linked to the first member once every file is written (or written if that fails).
+        this.deferredLinks.push({ node, dir, dest, logical, group: first });
+        this.claimed.add(pathKey(dest));
+        return;
+      }
+    }
     let size = 0;
     for (const id of content) size += this.repo.index.get(id)?.rawLength ?? 0;
     if (size > BATCH_BYTES) {
-      await this.restoreLarge(node, dir, dest, logical, content);
+      await this.restoreLarge(node, dir, dest, logical, content, group);
       return;
     }
     if (this.cur.bytes + size > BATCH_BYTES || this.cur.items.length >= BATCH_FILES) await this.flush();
@@ -330,19 +435,19 @@ class Restorer {
     const n = this.nextN++;
     const ids = content.map((id) => this.need(b, id));
     b.items.push({ k: 'f', n, dir, dest, ids, size: node.size, mode: node.mode, uid: node.uid, gid: node.gid, mtime: node.mtime });
-    this.pending.set(n, { logical, dest });
-    this.claimed.add(dest);
+    this.pending.set(n, { logical, dest, group });
+    this.claimed.add(pathKey(dest));
   }
 
   /** A file larger than a batch: opened here, written in pieces by the workers, finished here. */
-  private async restoreLarge(node: TreeNode, dir: string, dest: string, logical: string, content: string[]): Promise<void> {
+  private async restoreLarge(node: TreeNode, dir: FsPath, dest: FsPath, logical: string, content: string[], group?: LinkGroup): Promise<void> {
     await this.flush();
     const tmp = tempName(dir);
     const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     const n = this.nextN++;
-    const lf: LargeFile = { logical, node, fd, tmp, dest, pieces: 0, all: false, done: 0, bytes: 0 };
+    const lf: LargeFile = { logical, node, fd, tmp, dest, group, pieces: 0, all: false, done: 0, bytes: 0 };
     this.large.set(n, lf);
-    this.claimed.add(dest);
+    this.claimed.add(pathKey(dest));
     let pos = 0;
     let k = 0;
     while (k < content.length) {
@@ -364,7 +469,7 @@ class Restorer {
 
   private finishLarge(n: number, lf: LargeFile): void {
     this.large.delete(n);
-    this.claimed.delete(lf.dest);
+    this.claimed.delete(pathKey(lf.dest));
     const node = lf.node;
     let ok = false;
     try {
@@ -372,13 +477,15 @@ class Restorer {
       if (lf.bytes !== node.size) throw new Error(`restored ${lf.bytes} bytes, the snapshot says ${node.size}`);
       if (this.root) fchownSync(lf.fd, node.uid, node.gid);
       fchmodSync(lf.fd, node.mode & 0o7777);
-      futimesSync(lf.fd, node.mtime / 1000, node.mtime / 1000);
+      futimesSync(lf.fd, utimeSeconds(node.mtime), utimeSeconds(node.mtime));
       closeSync(lf.fd);
       ok = true;
       renameSync(lf.tmp, lf.dest);
       this.result.files++;
       this.result.bytes += lf.bytes;
+      if (lf.group) this.groupWritten(lf.group);
     } catch (err) {
+      if (lf.group) lf.group.state = 'failed';
       if (!ok) closeSync(lf.fd);
       try {
         unlinkSync(lf.tmp);
@@ -511,11 +618,14 @@ class Restorer {
     const pf = this.pending.get(r.n);
     if (pf) {
       this.pending.delete(r.n);
-      this.claimed.delete(pf.dest);
-      if (r.err !== undefined) this.result.errors.push({ path: pf.logical, message: r.err });
-      else {
+      this.claimed.delete(pathKey(pf.dest));
+      if (r.err !== undefined) {
+        this.result.errors.push({ path: pf.logical, message: r.err });
+        if (pf.group) pf.group.state = 'failed';
+      } else {
         this.result.files++;
         this.result.bytes += r.bytes;
+        if (pf.group) this.groupWritten(pf.group);
       }
       return;
     }
@@ -527,14 +637,74 @@ class Restorer {
     if (lf.all && lf.done === lf.pieces) this.finishLarge(r.n, lf);
   }
 
-  /** Writes what is still queued, waits for the workers, then sets folder metadata. */
-  async finish(): Promise<void> {
+  /** The first member of a hard-link group is in place: remember its inode. */
+  private groupWritten(g: LinkGroup): void {
+    const st = lstatOrNull(g.dest);
+    if (st && st.isFile()) {
+      g.state = 'ok';
+      g.ino = st.ino;
+    } else g.state = 'failed';
+  }
+
+  /** Writes what is queued and waits until the workers are done. */
+  private async drain(): Promise<void> {
     await this.flush();
     while (this.slots.some((s) => s.inflight > 0)) {
       this.check();
       await new Promise<void>((r) => this.slotWaiters.push(r));
     }
     this.check();
+  }
+
+  /**
+   * Links the later members of hard-link groups to their first member, when that one was
+   * written by this restore and is still the file written; otherwise writes their content.
+   */
+  private async linkDeferred(): Promise<void> {
+    const list = this.deferredLinks;
+    this.deferredLinks = [];
+    for (const d of list) {
+      this.check();
+      this.claimed.delete(pathKey(d.dest));
+      const g = d.group;
+      let linked = false;
+      if (g.state === 'ok') {
+        const st = lstatOrNull(g.dest);
+        if (st && st.isFile() && st.ino === g.ino) {
+          const tmp = tempName(d.dir);
+          try {
+            linkSync(g.dest, tmp);
+            try {
+              renameSync(tmp, d.dest);
+            } finally {
+              // rename() between two names of one inode does nothing: drop the temporary name.
+              if (lstatOrNull(tmp)) unlinkSync(tmp);
+            }
+            linked = true;
+            this.result.files++;
+          } catch {
+            linked = false; // e.g. the file system has no hard links: write the content
+          }
+        }
+      }
+      if (!linked) {
+        try {
+          await this.restoreFile(d.node, d.dir, d.dest, d.logical, false);
+        } catch (err) {
+          if (this.failure) throw this.failure;
+          this.result.errors.push({ path: d.logical, message: (err as Error).message });
+        }
+      }
+    }
+  }
+
+  /** Writes what is still queued, waits for the workers, links hard links, then sets folder metadata. */
+  async finish(): Promise<void> {
+    await this.drain();
+    if (this.deferredLinks.length) {
+      await this.linkDeferred();
+      await this.drain();
+    }
     for (const d of this.dirFinals) {
       try {
         this.finishDir(d.node, d.dest);
@@ -568,13 +738,21 @@ class Restorer {
     this.large.clear();
   }
 
-  private restoreLink(node: TreeNode, dir: string, dest: string): void {
-    if (typeof node.target !== 'string' || node.target.includes('\0')) throw new Error('symlink without a valid target');
+  private restoreLink(node: TreeNode, dir: FsPath, dest: FsPath): void {
+    let target: FsPath;
+    if (node.targetBytes !== undefined) {
+      const b = strictBase64(node.targetBytes);
+      if (!b || b.length === 0 || b.includes(0)) throw new Error('symlink without a valid target');
+      target = b;
+    } else {
+      if (typeof node.target !== 'string' || node.target.includes('\0')) throw new Error('symlink without a valid target');
+      target = node.target;
+    }
     const tmp = tempName(dir);
-    symlinkSync(node.target, tmp);
+    symlinkSync(target, tmp);
     try {
       if (this.root) lchownSync(tmp, node.uid, node.gid);
-      lutimesSync(tmp, node.mtime / 1000, node.mtime / 1000);
+      lutimesSync(tmp, utimeSeconds(node.mtime), utimeSeconds(node.mtime));
       renameSync(tmp, dest);
     } catch (err) {
       try {

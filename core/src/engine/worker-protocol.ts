@@ -18,7 +18,8 @@ export interface WorkerInit {
 
 export interface FileJob {
   n: number;
-  path: string;
+  /** A string, or the raw bytes (a Buffer, a Uint8Array once posted) for a non-UTF-8 path. */
+  path: string | Uint8Array;
   noCompress: boolean;
 }
 
@@ -86,8 +87,9 @@ export interface RBlob {
 export interface RFile {
   k: 'f';
   n: number;
-  dir: string;
-  dest: string;
+  /** Strings, or raw bytes (Uint8Array once posted) for paths that are not valid UTF-8. */
+  dir: string | Uint8Array;
+  dest: string | Uint8Array;
   ids: number[];
   size: number;
   mode: number;
@@ -124,4 +126,13 @@ export interface RestoreBatchDone {
   t: 'done';
   id: number;
   res: RestoreItemResult[];
+}
+
+/**
+ * Seconds to pass to (f|l)utimes for a time in ms. libuv keeps microseconds and truncates, and
+ * `ms / 1000` is often a hair below the intended value (1795588055.159 → …158999), which would
+ * restore ….158999 ms. Passing the middle of the intended microsecond restores it exactly.
+ */
+export function utimeSeconds(ms: number): number {
+  return (Math.floor(ms * 1000) + 0.5) / 1e6;
 }
