@@ -21,7 +21,7 @@ import { RepositoryLockedError } from '@haven/core/dist/errors.js';
 import { BlobType, packBlobName } from '@haven/core/dist/repository/pack.js';
 import { serializeTree, type TreeNode } from '@haven/core/dist/repository/tree.js';
 import { LocalBlobStore } from '@haven/plugin-local/dist/local-blob-store.js';
-import { META, listAll, tmp, writeRandomFile } from './engine-helpers.js';
+import { META, listAll, tmp, useScratchRepository, writeRandomFile } from './engine-helpers.js';
 
 describe('engine: check', function () {
   this.timeout(120_000);
@@ -29,15 +29,7 @@ describe('engine: check', function () {
   let repo: Repository;
   let repoDir: string;
 
-  before(async function () {
-    work = tmp('check');
-    repoDir = path.join(work, 'repo');
-    repo = await initRepository(new LocalBlobStore(repoDir), { password: 'pw' });
-  });
-  after(async function () {
-    await repo?.close();
-    rmSync(work, { recursive: true, force: true });
-  });
+  useScratchRepository('check', 'pw', (s) => ({ work, repoDir, repo } = s));
 
   it('reports a damaged pack with the files and snapshots it affects', async function () {
     const src = path.join(work, 'src');
@@ -105,14 +97,7 @@ describe('engine: restore never writes outside the target', function () {
   let work: string;
   let repo: Repository;
 
-  before(async function () {
-    work = tmp('safety');
-    repo = await initRepository(new LocalBlobStore(path.join(work, 'repo')), { password: null });
-  });
-  after(async function () {
-    await repo?.close();
-    rmSync(work, { recursive: true, force: true });
-  });
+  useScratchRepository('safety', null, (s) => ({ work, repo } = s));
 
   /** Builds a snapshot whose root tree holds `nodes`, straight through the repository layer. */
   async function maliciousSnapshot(build: (blob: (data: Buffer, type: BlobType) => string) => TreeNode[]): Promise<string> {

@@ -16,15 +16,42 @@ import {
   writeFileSync,
   writeSync,
   chmodSync,
+  rmSync,
 } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LocalBlobStore } from '@haven/plugin-local/dist/local-blob-store.js';
+import { initRepository, type Repository } from '@haven/core/dist/engine/index.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 export function tmp(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), `haven-engine-${prefix}-`));
+}
+
+export interface ScratchRepository {
+  work: string;
+  repoDir: string;
+  repo: Repository;
+}
+
+/**
+ * Gives a suite a fresh temp folder with a new repository in it (before), and closes and
+ * removes both afterwards (after). `use` receives them once they exist.
+ */
+export function useScratchRepository(prefix: string, password: string | null, use: (scratch: ScratchRepository) => void): void {
+  let scratch: ScratchRepository | undefined;
+  before(async function () {
+    const work = tmp(prefix);
+    const repoDir = path.join(work, 'repo');
+    scratch = { work, repoDir, repo: await initRepository(new LocalBlobStore(repoDir), { password }) };
+    use(scratch);
+  });
+  after(async function () {
+    await scratch?.repo.close();
+    if (scratch) rmSync(scratch.work, { recursive: true, force: true });
+  });
 }
 
 export const META = (taskId = 'task-1', runId = 'run-1') => ({ taskId, task: `task ${taskId}`, runId, host: os.hostname(), user: 'tester' });

@@ -4,13 +4,12 @@
  * raw bytes.
  */
 import { expect } from 'chai';
-import { linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { backup, initRepository, listDir, restore, type Repository } from '@haven/core/dist/engine/index.js';
+import { backup, listDir, restore, type Repository } from '@haven/core/dist/engine/index.js';
 import { BlobType } from '@haven/core/dist/repository/pack.js';
 import { serializeTree, type TreeNode } from '@haven/core/dist/repository/tree.js';
-import { LocalBlobStore } from '@haven/plugin-local/dist/local-blob-store.js';
-import { META, tmp, writeRandomFile } from './engine-helpers.js';
+import { META, useScratchRepository, writeRandomFile } from './engine-helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -48,14 +47,7 @@ describe('engine: non-UTF-8 names and hard links', function () {
   let work: string;
   let repo: Repository;
 
-  before(async function () {
-    work = tmp('names');
-    repo = await initRepository(new LocalBlobStore(path.join(work, 'repo')), { password: null });
-  });
-  after(async function () {
-    await repo?.close();
-    rmSync(work, { recursive: true, force: true });
-  });
+  useScratchRepository('names', null, (s) => ({ work, repo } = s));
 
   it('backs up and restores names that are not valid UTF-8 byte-exact; an unchanged re-run adds almost nothing', async function () {
     const src = path.join(work, 'src');

@@ -4,13 +4,12 @@
  * taken for the rename and skip policies.
  */
 import { expect } from 'chai';
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { backup, initRepository, restore, type Repository } from '@haven/core/dist/engine/index.js';
+import { backup, restore, type Repository } from '@haven/core/dist/engine/index.js';
 import { packBlobName } from '@haven/core/dist/repository/pack.js';
 import type { TreeNode } from '@haven/core/dist/repository/tree.js';
-import { LocalBlobStore } from '@haven/plugin-local/dist/local-blob-store.js';
-import { META, tmp, writeRandomFile } from './engine-helpers.js';
+import { META, useScratchRepository, writeRandomFile } from './engine-helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -20,15 +19,7 @@ describe('engine: batched restore', function () {
   let repo: Repository;
   let repoDir: string;
 
-  before(async function () {
-    work = tmp('rbatch');
-    repoDir = path.join(work, 'repo');
-    repo = await initRepository(new LocalBlobStore(repoDir), { password: 'pw' });
-  });
-  after(async function () {
-    await repo?.close();
-    rmSync(work, { recursive: true, force: true });
-  });
+  useScratchRepository('rbatch', 'pw', (s) => ({ work, repoDir, repo } = s));
 
   it('a damaged chunk in the middle of a large file fails that file only, without leftovers', async function () {
     const src = path.join(work, 'src');

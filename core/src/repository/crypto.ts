@@ -172,13 +172,18 @@ export class Decompressor {
     }
     const out = Buffer.allocUnsafe(size);
     if (size === 0) return out;
+    return this.decompressInto(out, data);
+  }
+
+  /** Decompresses into exactly `out`; anything but a frame of exactly that size is damage. */
+  private decompressInto(out: Buffer, data: Uint8Array): Buffer {
     let n: number;
     try {
       n = this.dctx.decompress(out, data);
     } catch (err) {
       throw new IntegrityError(`decompression failed: ${(err as Error).message}`);
     }
-    if (n !== size) throw new IntegrityError(`decompressed ${n} bytes, expected ${size}`);
+    if (n !== out.length) throw new IntegrityError(`decompressed ${n} bytes, expected ${out.length}`);
     return out;
   }
 
@@ -191,15 +196,7 @@ export class Decompressor {
   decompressReused(data: Uint8Array, rawLength: number): Buffer {
     if (rawLength === 0) return Buffer.alloc(0);
     if (this.scratch.length < rawLength) this.scratch = Buffer.allocUnsafeSlow(Math.max(rawLength, 1 << 20));
-    const out = this.scratch.subarray(0, rawLength);
-    let n: number;
-    try {
-      n = this.dctx.decompress(out, data);
-    } catch (err) {
-      throw new IntegrityError(`decompression failed: ${(err as Error).message}`);
-    }
-    if (n !== rawLength) throw new IntegrityError(`decompressed ${n} bytes, expected ${rawLength}`);
-    return out;
+    return this.decompressInto(this.scratch.subarray(0, rawLength), data);
   }
 }
 
