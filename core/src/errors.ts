@@ -43,6 +43,9 @@ export class WrongPasswordError extends HavenError {
 /** No repository at the destination, or it is not a Haven repository. */
 export class RepositoryNotFoundError extends HavenError {}
 
+/** A repository exists already where one was to be created (or another process made it first). */
+export class RepositoryExistsError extends UsageError {}
+
 /** The repository is damaged; the message names what. */
 export class RepositoryCorruptError extends HavenError {}
 

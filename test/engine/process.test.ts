@@ -108,7 +108,7 @@ describe('engine: backups in child processes', function () {
       // No blob stored twice.
       const packsPerBlob = new Map<string, Set<string>>();
       for (const name of repo.index.files) {
-        for (const p of await repo.readIndexFile(name)) {
+        for (const p of (await repo.readIndexFile(name)).packs) {
           for (const e of p.entries) {
             let s = packsPerBlob.get(e.id);
             if (!s) packsPerBlob.set(e.id, (s = new Set()));

@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { PLUGIN_API_VERSION } from '@haven/core/dist/api/index.js';
 import { FIXTURE_PLUGINS, havenSandbox } from '../helpers/haven-cli.js';
 
 interface PluginInfo {
@@ -67,7 +68,7 @@ describe('plugin host', () => {
     const haven = havenSandbox({ HAVEN_PLUGIN_PATH: fixture('future-engine') });
     const info = await haven.json<PluginInfo>(['plugins', 'info', 'future-engine']);
     expect(info.state).to.equal('incompatible');
-    expect(info.reason).to.equal('needs Haven plugin API ^2.0.0, but this Haven provides 1.0.0');
+    expect(info.reason).to.equal(`needs Haven plugin API ^2.0.0, but this Haven provides ${PLUGIN_API_VERSION}`);
     const create = await haven.run(['task', 'create', 'f', '--source', haven.root, '--dest', 'future:/x', '--no-encryption']);
     expect(create.code).to.equal(2);
     expect(create.stderr).to.contain('needs Haven plugin API ^2.0.0');

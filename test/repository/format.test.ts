@@ -97,7 +97,12 @@ describe('repository: pack and index codecs', function () {
     const parsed = parsePack(cipher, new Decompressor(), pack);
     expect(parsed[2].offset).to.equal(blobs[0].data.length + blobs[1].data.length);
     const idx = decodeIndex(encodeIndex([{ id: randomBytes(32).toString('hex'), size: pack.length, entries: parsed }]));
-    expect(idx[0].entries).to.deep.equal(parsed);
+    expect(idx.packs[0].entries).to.deep.equal(parsed);
+    expect(idx.supersedes).to.deep.equal([]);
+    const replaced = [randomBytes(32).toString('hex'), randomBytes(32).toString('hex')];
+    const v2 = decodeIndex(encodeIndex([{ id: randomBytes(32).toString('hex'), size: pack.length, entries: parsed }], replaced));
+    expect(v2.supersedes).to.deep.equal(replaced);
+    expect(v2.packs[0].entries).to.deep.equal(parsed);
     expect(() => parsePack(cipher, new Decompressor(), pack.subarray(1))).to.throw();
   });
 });

@@ -2,7 +2,7 @@
  * Storage providers: the transport layer. A provider knows named blobs, never backups:
  * chunking, packing, encryption and snapshots belong to the core's repository.
  *
- * Stable since API 1.0.0.
+ * Stable since API 1.0.0; `BlobStore.putIfAbsent` and `sweepTemporaries` added in 1.1.0.
  */
 
 /** A byte range of a blob, for partial reads (pack files are read piecewise). */
@@ -39,6 +39,26 @@ export interface BlobStore {
   stat(name: string): Promise<BlobInfo | null>;
   /** Releases connections and handles. */
   close(): Promise<void>;
+  /**
+   * Stores a blob only if no blob of that name exists, atomically: of two callers racing for
+   * one name exactly one gets `true`, the other `false` and the winner's blob stays whole.
+   * Used for what must exist once (the repository `config`). A store that cannot offer this
+   * (no exclusive create, no conditional put) leaves it out; the core then falls back to a
+   * create-then-re-read protocol, which is weaker (see docs/repository-format.md).
+   * Optional, since API 1.1.0.
+   */
+  putIfAbsent?(name: string, data: Uint8Array): Promise<boolean>;
+  /**
+   * Removes temporaries left behind by writers that died mid-`put` (a killed process), never
+   * those of a writer still at work; with `dryRun` only counts them. Optional, since API 1.1.0.
+   */
+  sweepTemporaries?(options: { dryRun: boolean }): Promise<TemporarySweep>;
+}
+
+/** What `sweepTemporaries` found (and removed unless it was a dry run). */
+export interface TemporarySweep {
+  count: number;
+  bytes: number;
 }
 
 /** Whether a destination can be reached now; when not, a run is skipped with `reason`. */

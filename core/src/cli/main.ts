@@ -15,6 +15,7 @@ import { registerCheckCommand } from './commands/check.js';
 import { registerPluginCommands } from './commands/plugins.js';
 import { registerNotYetCommands } from './commands/not-yet.js';
 import { registerUnlockCommand } from './commands/unlock.js';
+import { registerRepairCommand } from './commands/repair.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.SUCCESS;
@@ -46,6 +47,7 @@ export async function main(argv: string[]): Promise<number> {
   registerRestoreCommand(program, action);
   registerCheckCommand(program, action);
   registerUnlockCommand(program, action);
+  registerRepairCommand(program, action);
   registerPluginCommands(program, action);
   registerNotYetCommands(program, action);
 

@@ -22,7 +22,10 @@ import type { HookSet } from '../hooks/hook-set.js';
 import { UsageError } from '../errors.js';
 import { acquireLock } from '../repository/locks.js';
 import type { PackInfo } from '../repository/index.js';
-import { BlobType, packIdFromName, readPackHeader, type PackEntry } from '../repository/pack.js';
+import { BlobType, type PackEntry } from '../repository/pack.js';
+import { reconcileIndex, type IndexReconciliation } from '../repository/index-maintenance.js';
+import type { TemporarySweep } from '../api/storage.js';
+import { warn } from '../util/logger.js';
 import { PackBuilder } from '../repository/packer.js';
 import { mapLimit, type Repository } from '../repository/repository.js';
 import type { Snapshot } from '../repository/snapshot.js';
@@ -64,6 +67,10 @@ export interface BackupResult {
   unchanged?: number;
   /** Packs found in the store without an index (an interrupted run) and indexed now. */
   recoveredPacks?: number;
+  /** Packs the index listed that the store had lost; what the sources still hold was uploaded again. */
+  missingPacks?: number;
+  /** Temporaries of killed writers removed before the run. */
+  removedTemporaries?: TemporarySweep;
   parent?: string;
 }
 
@@ -76,27 +83,21 @@ function noCompress(name: string): boolean {
   return dot > 0 && NO_COMPRESS.has(name.slice(dot + 1).toLowerCase());
 }
 
-/** Indexes packs no index lists (left by an interrupted backup); returns how many. */
-export async function indexOrphanPacks(repo: Repository): Promise<{ packs: number; bytes: number }> {
-  const list = await repo.store.list('data/');
-  const orphans = list.filter((i) => {
-    const id = packIdFromName(i.name);
-    return id !== null && !repo.index.packs.has(id);
-  });
-  if (orphans.length === 0) return { packs: 0, bytes: 0 };
-  const infos: PackInfo[] = [];
-  await mapLimit(orphans, 4, async (o) => {
-    const id = packIdFromName(o.name)!;
-    try {
-      const entries = await readPackHeader(repo.store, o.name, o.size, repo.cipher, repo.decompressor);
-      infos.push({ id, size: o.size, entries });
-    } catch {
-      // A damaged pack is left alone here; check reports it.
-    }
-  });
-  for (const p of infos) repo.index.addPack(p);
-  const bytes = await repo.saveIndex(infos);
-  return { packs: infos.length, bytes };
+/**
+ * Before a backup: temporaries of dead writers go, and the index is made to agree with the
+ * packs in the store (index-maintenance.ts). A lost pack is said out loud: versions that used
+ * it stay damaged until `haven repair snapshots`, but this run uploads again what it can.
+ */
+async function prepareRepository(repo: Repository): Promise<IndexReconciliation & { temporaries: TemporarySweep | null }> {
+  const temporaries = repo.store.sweepTemporaries ? await repo.store.sweepTemporaries({ dryRun: false }) : null;
+  const reconciled = await reconcileIndex(repo);
+  if (reconciled.missingPacks.length) {
+    warn(
+      `${reconciled.missingPacks.length} pack(s) of the repository at ${repo.store.description} are missing (${reconciled.missingPacks.map((p) => p.slice(0, 12)).join(', ')}): ` +
+        'this run uploads again what the sources still hold; older versions that used them stay damaged (see `haven check`, then `haven repair snapshots`)',
+    );
+  }
+  return { ...reconciled, temporaries };
 }
 
 /**
@@ -330,7 +331,7 @@ class BackupRun {
     const onAbort = () => this.fail(this.opts.signal?.reason ?? new Error('backup aborted'));
     this.opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const recovered = await indexOrphanPacks(repo);
+      const recovered = await prepareRepository(repo);
       this.bytesAdded += recovered.bytes;
       const parent = await this.findParent();
       const parentRoot = parent ? await repo.loadTree(parent.snap.tree).catch(() => null) : null;
@@ -406,7 +407,9 @@ class BackupRun {
         errors: this.errors,
         skippedSpecial: this.skippedSpecial,
         unchanged: this.unchanged,
-        recoveredPacks: recovered.packs,
+        recoveredPacks: recovered.recoveredPacks,
+        ...(recovered.missingPacks.length ? { missingPacks: recovered.missingPacks.length } : {}),
+        ...(recovered.temporaries?.count ? { removedTemporaries: recovered.temporaries } : {}),
         parent: parent?.id,
       };
     } catch (err) {

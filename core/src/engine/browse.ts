@@ -4,10 +4,11 @@ import type { Repository } from '../repository/repository.js';
 import type { Tree, TreeNode } from '../repository/tree.js';
 import type { Snapshot } from '../repository/snapshot.js';
 import { loadAllSnapshots, resolveSnapshot } from './snapshots.js';
+import { indexUnlistedPacksInMemory } from '../repository/index-maintenance.js';
 
 /** A snapshot as listed: its record's fields, its id and a short id for display. */
 export type SnapshotInfo = Pick<Snapshot, 'time' | 'taskId' | 'task' | 'runId' | 'host' | 'user' | 'sources' | 'files' | 'bytes' | 'parent'> &
-  Partial<Pick<Snapshot, 'dirs' | 'bytesAdded' | 'errors'>> & { id: string; shortId: string };
+  Partial<Pick<Snapshot, 'dirs' | 'bytesAdded' | 'errors' | 'repaired'>> & { id: string; shortId: string };
 
 export interface EntryInfo {
   /** Display name (a name that is not valid UTF-8 shows U+FFFD for its invalid bytes). */
@@ -22,9 +23,20 @@ export interface EntryInfo {
   target?: string;
 }
 
-export async function listSnapshots(repo: Repository, filter?: { taskId?: string }): Promise<SnapshotInfo[]> {
-  const { snapshots } = await loadAllSnapshots(repo);
-  return snapshots
+/**
+ * A snapshot blob that cannot be read (damaged, or sealed with other keys). Its task cannot be
+ * known, so it is listed for every task: a version that silently vanished would be worse.
+ */
+export interface DamagedSnapshotInfo {
+  id: string;
+  shortId: string;
+  damaged: true;
+  error: string;
+}
+
+export async function listSnapshots(repo: Repository, filter?: { taskId?: string }): Promise<Array<SnapshotInfo | DamagedSnapshotInfo>> {
+  const { snapshots, damaged } = await loadAllSnapshots(repo);
+  const readable: SnapshotInfo[] = snapshots
     .filter((s) => !filter?.taskId || s.snap.taskId === filter.taskId)
     .map(({ id, snap }) => ({
       id,
@@ -42,7 +54,12 @@ export async function listSnapshots(repo: Repository, filter?: { taskId?: string
       dirs: snap.dirs,
       bytesAdded: snap.bytesAdded,
       errors: snap.errors,
+      ...(snap.repaired ? { repaired: snap.repaired } : {}),
     }));
+  const unreadable: DamagedSnapshotInfo[] = damaged
+    .sort((a, b) => (a.id < b.id ? -1 : 1))
+    .map((d) => ({ id: d.id, shortId: d.id.slice(0, 8), damaged: true, error: d.message }));
+  return [...readable, ...unreadable];
 }
 
 /** Splits a snapshot path ("/docs/a b/c") into names; rejects "." and "..". */
@@ -73,6 +90,7 @@ export async function findNode(repo: Repository, rootTree: string, parts: string
 }
 
 export async function listDir(repo: Repository, snapshot: string, dirPath?: string, taskId?: string): Promise<EntryInfo[]> {
+  await indexUnlistedPacksInMemory(repo);
   const { snap } = await resolveSnapshot(repo, snapshot, taskId);
   const parts = splitSnapshotPath(dirPath);
   const { node, tree } = await findNode(repo, snap.tree, parts);

@@ -6,7 +6,8 @@
  * readData: every pack read whole, every blob decrypted, decompressed and hashed.
  * Problems name the pack and the (snapshot, path) pairs they affect.
  */
-import { acquireLock, listLocks } from '../repository/locks.js';
+import { listLocks, lockForReading } from '../repository/locks.js';
+import type { TemporarySweep } from '../api/storage.js';
 import type { PackInfo } from '../repository/index.js';
 import { packBlobName, packIdFromName, parsePack, readPackHeader, type PackEntry } from '../repository/pack.js';
 import { mapLimit, type Repository } from '../repository/repository.js';
@@ -30,14 +31,28 @@ export interface CheckReport {
   staleLocks: Array<{ id: string; host: string; pid: number; reason: string }>;
   /** Packs present in the store but in no index (left by an interrupted backup; harmless, the next backup indexes them). */
   unindexedPacks?: number;
+  /** Set when the check read without a lock, and why. */
+  lockFree?: string;
+  /** Index blobs replaced by a newer one (harmless; `haven repair index` deletes them). */
+  supersededIndexFiles?: number;
+  /** Temporaries left by killed writers (harmless; the next backup or `haven repair index` removes them). */
+  temporaries?: TemporarySweep;
 }
 
 const MAX_AFFECTED = 1000;
 
-export async function runCheck(repo: Repository, opts: { readData: boolean }): Promise<CheckReport> {
-  const lock = await acquireLock(repo, { exclusive: false, purpose: 'check' });
+export interface CheckOptions {
+  readData: boolean;
+  /** Read without taking a repository lock (restic's --no-lock). */
+  noLock?: boolean;
+}
+
+export async function runCheck(repo: Repository, opts: CheckOptions): Promise<CheckReport> {
+  const lock = await lockForReading(repo, 'check', { noLock: opts.noLock });
   try {
-    return await doCheck(repo, opts);
+    const report = await doCheck(repo, opts);
+    if (lock.lockFree) report.lockFree = lock.lockFree;
+    return report;
   } finally {
     await lock.release().catch(() => undefined);
   }
@@ -58,7 +73,7 @@ async function doCheck(repo: Repository, opts: { readData: boolean }): Promise<C
   const indexed = new Map<string, PackInfo>();
   await mapLimit([...repo.index.files], 8, async (name) => {
     try {
-      for (const p of await repo.readIndexFile(name)) {
+      for (const p of (await repo.readIndexFile(name)).packs) {
         const have = indexed.get(p.id);
         if (!have) indexed.set(p.id, { id: p.id, size: p.size, entries: p.entries.slice() });
         else if (have.size !== p.size) problems.push({ kind: 'index-mismatch', message: `index blobs disagree on the size of pack ${p.id}`, pack: p.id });
@@ -68,6 +83,9 @@ async function doCheck(repo: Repository, opts: { readData: boolean }): Promise<C
     }
   });
   report.packs = indexed.size;
+  if (repo.index.superseded.size) report.supersededIndexFiles = repo.index.superseded.size;
+  const temporaries = await repo.store.sweepTemporaries?.({ dryRun: true });
+  if (temporaries?.count) report.temporaries = temporaries;
   report.blobs = repo.index.blobs.size;
 
   const stored = new Map<string, number>();

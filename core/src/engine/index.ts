@@ -4,32 +4,58 @@
  */
 import type { BlobStore } from '../api/storage.js';
 import { acquireLock, listLocks, removeLocks, type LockHandle, type LockView } from '../repository/locks.js';
-import { Repository } from '../repository/repository.js';
-import type { ScryptParams } from '../repository/crypto.js';
+import type { Repository } from '../repository/repository.js';
+import {
+  initRepository as createRepository,
+  openOrInitRepository as openOrCreate,
+  openRepository as openExisting,
+  repairConfig as rebuildConfig,
+  repositoryExists as configExists,
+  type ConfigRepair,
+  type CreateOptions,
+} from '../repository/repository-lifecycle.js';
 import { runBackup, type BackupOptions, type BackupResult } from './backup.js';
-import { runCheck, type CheckReport } from './check.js';
+import { runCheck, type CheckOptions, type CheckReport } from './check.js';
 import { runRestore, type RestoreOptions, type RestoreResult } from './restore.js';
+import { runRepairIndex, runRepairSnapshots, type SnapshotRepairReport } from './repair.js';
+import type { IndexRepair } from '../repository/index-maintenance.js';
 
 export { Repository } from '../repository/repository.js';
+export type { ConfigRepair, CreateOptions } from '../repository/repository-lifecycle.js';
 export type { BackupOptions, BackupProgress, BackupResult } from './backup.js';
 export type { RestoreOptions, RestoreResult } from './restore.js';
-export type { CheckReport, CheckProblem } from './check.js';
+export type { CheckReport, CheckProblem, CheckOptions } from './check.js';
+export type { SnapshotRepairReport, RepairedSnapshot } from './repair.js';
+export type { IndexRepair } from '../repository/index-maintenance.js';
 export type { SnapshotInfo, EntryInfo } from './browse.js';
 export { listSnapshots, listDir } from './browse.js';
 export type { LockHandle, LockView } from '../repository/locks.js';
 
-/** Creates a repository; `password: null` means unencrypted (explicit --no-encryption). */
-export async function initRepository(store: BlobStore, opts: { password: string | null; scrypt?: ScryptParams }): Promise<Repository> {
-  return Repository.init(store, opts.password, opts.scrypt);
+/**
+ * Creates a repository; `password: null` means unencrypted (explicit --no-encryption).
+ * Exclusive: RepositoryExistsError when one exists or another process created it first.
+ */
+export async function initRepository(store: BlobStore, opts: { password: string | null } & CreateOptions): Promise<Repository> {
+  return createRepository(store, opts.password, opts);
 }
 
 /** Opens a repository (derives the key once) and loads its index. */
 export async function openRepository(store: BlobStore, opts: { password: string | null }): Promise<Repository> {
-  return Repository.open(store, opts.password);
+  return openExisting(store, opts.password);
+}
+
+/** Opens the repository, or creates it when there is none; a creation lost to another process opens the winner's. */
+export async function openOrInitRepository(store: BlobStore, opts: { password: string | null } & CreateOptions): Promise<Repository> {
+  return openOrCreate(store, opts.password, opts);
 }
 
 export async function repositoryExists(store: BlobStore): Promise<boolean> {
-  return Repository.exists(store);
+  return configExists(store);
+}
+
+/** `haven repair config`: writes a lost config again from its copy or a key file. */
+export async function repairConfig(store: BlobStore, opts: { password: string | null }): Promise<ConfigRepair> {
+  return rebuildConfig(store, opts.password);
 }
 
 export async function backup(repo: Repository, opts: BackupOptions): Promise<BackupResult> {
@@ -40,7 +66,7 @@ export async function restore(repo: Repository, opts: RestoreOptions): Promise<R
   return runRestore(repo, opts);
 }
 
-export async function check(repo: Repository, opts: { readData: boolean }): Promise<CheckReport> {
+export async function check(repo: Repository, opts: CheckOptions): Promise<CheckReport> {
   return runCheck(repo, opts);
 }
 
@@ -61,4 +87,14 @@ export async function listRepositoryLocks(repo: Repository): Promise<LockView[]>
 /** `haven unlock`: removes stale locks (every other lock with `all`); returns what it removed. */
 export async function unlockRepository(repo: Repository, opts: { all?: boolean } = {}): Promise<LockView[]> {
   return removeLocks(repo, opts);
+}
+
+/** `haven repair index`: rebuilds the index from the packs present (exclusive lock). */
+export async function repairIndex(repo: Repository): Promise<IndexRepair> {
+  return runRepairIndex(repo);
+}
+
+/** `haven repair snapshots`: rewrites versions around lost data, marking what was lost (exclusive lock). */
+export async function repairSnapshots(repo: Repository, opts: { dryRun: boolean }): Promise<SnapshotRepairReport> {
+  return runRepairSnapshots(repo, opts);
 }

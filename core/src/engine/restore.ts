@@ -52,7 +52,8 @@ import {
 import * as path from 'node:path';
 import type { RunError } from '../api/records.js';
 import { UsageError } from '../errors.js';
-import { acquireLock } from '../repository/locks.js';
+import { lockForReading } from '../repository/locks.js';
+import { indexUnlistedPacksInMemory } from '../repository/index-maintenance.js';
 import { mapLimit } from '../repository/repository.js';
 import type { Repository } from '../repository/repository.js';
 import { packBlobName } from '../repository/pack.js';
@@ -71,6 +72,8 @@ export interface RestoreOptions {
   onProgress?: (p: BackupProgress) => void;
   /** Worker threads (default: available cores, at most 4). */
   workers?: number;
+  /** Read without taking a repository lock (restic's --no-lock). */
+  noLock?: boolean;
 }
 
 export interface RestoreResult {
@@ -82,6 +85,8 @@ export interface RestoreResult {
   renamed: number;
   refused: RunError[];
   errors: RunError[];
+  /** Set when the restore read without a lock, and why. */
+  lockFree?: string;
 }
 
 export function isSafeName(name: unknown): name is string {
@@ -170,8 +175,10 @@ const isRoot = (): boolean => process.getuid?.() === 0;
 export async function runRestore(repo: Repository, opts: RestoreOptions): Promise<RestoreResult> {
   if (!['overwrite', 'skip', 'rename'].includes(opts.conflict)) throw new UsageError(`unknown conflict policy "${opts.conflict}"`);
   if (!opts.target) throw new UsageError('no restore target given');
-  const lock = await acquireLock(repo, { exclusive: false, purpose: 'restore' });
+  const lock = await lockForReading(repo, 'restore', { noLock: opts.noLock });
   try {
+    // A damaged index blob must not block a restore when the packs are intact.
+    await indexUnlistedPacksInMemory(repo);
     const { id, snap } = await resolveSnapshot(repo, opts.snapshot, opts.taskId);
     const r = new Restorer(repo, opts);
     r.result.snapshotId = id;
@@ -200,6 +207,7 @@ export async function runRestore(repo: Repository, opts: RestoreOptions): Promis
       await r.stop();
     }
     r.progress(true);
+    if (lock.lockFree) r.result.lockFree = lock.lockFree;
     return r.result;
   } finally {
     await lock.release().catch(() => undefined);

@@ -8,6 +8,7 @@
  */
 import * as os from 'node:os';
 import { RepositoryLockedError } from '../errors.js';
+import { warn } from '../util/logger.js';
 import { type Repository, safeUser, mapLimit } from './repository.js';
 
 export const STALE_AFTER_MS = 30 * 60 * 1000;
@@ -148,4 +149,38 @@ export async function removeLocks(repo: Repository, opts: { all?: boolean } = {}
     }
   }
   return removed;
+}
+
+/** Write errors that mean the store cannot be written now, not that something is wrong with it. */
+const CANNOT_WRITE = new Set(['EROFS', 'EACCES', 'EPERM', 'ENOSPC', 'EDQUOT']);
+
+export interface ReadLock {
+  release(): Promise<void>;
+  /** Why this operation reads without a lock (null: it holds a shared lock). */
+  lockFree: string | null;
+}
+
+/**
+ * A shared lock for an operation that only reads (restore, check): taken when it can be,
+ * skipped when asked (`--no-lock`) or when the store cannot be written (a read-only drive, a
+ * full disk, no write permission), so reading never needs writing. A lock held by someone
+ * else still stops it. Reading without a lock is said on stderr: a prune running meanwhile
+ * could remove what is being read.
+ */
+export async function lockForReading(repo: Repository, purpose: string, opts: { noLock?: boolean } = {}): Promise<ReadLock> {
+  const unlocked = (why: string): ReadLock => {
+    warn(`reading the repository at ${repo.store.description} without a lock: ${why}`);
+    return { release: async () => undefined, lockFree: why };
+  };
+  if (opts.noLock) return unlocked('asked for (--no-lock)');
+  try {
+    const handle = await acquireLock(repo, { exclusive: false, purpose });
+    return { release: handle.release, lockFree: null };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code && CANNOT_WRITE.has(code)) {
+      return unlocked(`the lock cannot be written (${code}: ${code === 'EROFS' ? 'read-only medium' : code === 'ENOSPC' || code === 'EDQUOT' ? 'no space left' : 'no write permission'})`);
+    }
+    throw err;
+  }
 }

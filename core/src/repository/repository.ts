@@ -10,79 +10,36 @@
  *   snapshots/<id>         snapshot records (sealed JSON)
  *   locks/<id>             locks (sealed JSON)
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import * as os from 'node:os';
+import { randomBytes } from 'node:crypto';
 import type { BlobStore } from '../api/storage.js';
-import { HavenError, RepositoryCorruptError, RepositoryNotFoundError, UsageError, WrongPasswordError } from '../errors.js';
-import { DEFAULT_CHUNKER, type ChunkerParams } from './chunker.js';
+import { RepositoryCorruptError, UsageError } from '../errors.js';
 import {
   BlobCipher,
-  CIPHER_ALGORITHM,
   Compressor,
   DEFAULT_SCRYPT,
   Decompressor,
-  FLAG_RAW,
-  HASH_ALGORITHM,
   IntegrityError,
   blobId,
-  deriveKey,
-  newMasterKeys,
   openMeta,
   sealMeta,
   type MasterKeys,
   type ScryptParams,
 } from './crypto.js';
-import { MasterIndex, decodeIndex, encodeIndex, type PackInfo } from './index.js';
+import { MasterIndex, decodeIndex, encodeIndex, type IndexFile, type PackInfo } from './index.js';
+import { sealKeyFile } from './key-file.js';
 import { BlobType, newPackId, packBlobName, packTrailer, type PackEntry } from './pack.js';
+import type { RepoConfig } from './repo-config.js';
 import { parseTree, type Tree } from './tree.js';
 import type { Snapshot } from './snapshot.js';
 
-export const FORMAT_NAME = 'haven-repository';
-export const FORMAT_VERSION = 1;
+export { safeUser } from './key-file.js';
+export type { RepoConfig } from './repo-config.js';
 
-export interface RepoConfig {
-  format: string;
-  version: number;
-  id: string;
-  created: string;
-  encryption: 'aes-256-gcm' | 'none';
-  hash: string;
-  compression: { algorithm: 'zstd'; level: number };
-  chunker: ChunkerParams;
-  packSize: number;
-  /** Unencrypted repositories only: the content-hash key and chunker seed (hex). */
-  secrets?: { macKey: string; chunkerSeed: string };
-  /** HMAC-SHA256 (content-hash key) of the config without this field. */
-  mac?: string;
-}
-
-interface KeyFile {
-  kdf: 'scrypt';
-  N: number;
-  r: number;
-  p: number;
-  salt: string;
-  created: string;
-  host: string;
-  user: string;
-  /** base64 envelope of the JSON master keys, sealed with the derived key. */
-  data: string;
-}
-
-export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
-/** zstd level of new repositories (recorded in the config; older ones keep theirs). */
-export const DEFAULT_ZSTD_LEVEL = 3;
-
-function configMac(macKey: Buffer, cfg: RepoConfig): string {
-  const { mac: _mac, ...rest } = cfg;
-  return createHmac('sha256', macKey).update(JSON.stringify(rest)).digest('hex');
-}
-
-function randomName(): string {
+export function randomName(): string {
   return randomBytes(32).toString('hex');
 }
 
-function isNotFound(err: unknown): boolean {
+export function isNotFound(err: unknown): boolean {
   const e = err as { code?: string } | null;
   return !!e && e.code === 'ENOENT';
 }
@@ -122,129 +79,15 @@ export class Repository {
     return this.keys.encKey !== null;
   }
 
-  static async exists(store: BlobStore): Promise<boolean> {
-    return (await store.stat('config')) !== null;
-  }
-
-  static async init(store: BlobStore, password: string | null, scrypt: ScryptParams = DEFAULT_SCRYPT): Promise<Repository> {
-    if (password === '') throw new UsageError('the repository password must not be empty');
-    if (await Repository.exists(store)) throw new UsageError(`a repository already exists at ${store.description}`);
-    const keys = newMasterKeys(password !== null);
-    const config: RepoConfig = {
-      format: FORMAT_NAME,
-      version: FORMAT_VERSION,
-      id: randomBytes(16).toString('hex'),
-      created: new Date().toISOString(),
-      encryption: password !== null ? CIPHER_ALGORITHM : 'none',
-      hash: HASH_ALGORITHM,
-      compression: { algorithm: 'zstd', level: DEFAULT_ZSTD_LEVEL },
-      chunker: { ...DEFAULT_CHUNKER },
-      packSize: DEFAULT_PACK_SIZE,
-    };
-    if (password === null) config.secrets = { macKey: keys.macKey.toString('hex'), chunkerSeed: keys.chunkerSeed.toString('hex') };
-    config.mac = configMac(keys.macKey, config);
-    if (password !== null) await Repository.writeKey(store, keys, config.id, password, scrypt);
-    // The config goes last: a repository "exists" only once its key is stored.
-    await store.put('config', Buffer.from(JSON.stringify(config, null, 2) + '\n'));
+  /** Wraps a store whose config and keys are known (see repository-lifecycle.ts). */
+  static attach(store: BlobStore, config: RepoConfig, keys: MasterKeys): Repository {
     return new Repository(store, config, keys);
-  }
-
-  private static async writeKey(store: BlobStore, keys: MasterKeys, repoId: string, password: string, params: ScryptParams): Promise<void> {
-    const salt = randomBytes(32);
-    const wrapKey = await deriveKey(password, salt, params);
-    const plain = Buffer.from(
-      JSON.stringify({
-        repo: repoId,
-        encKey: keys.encKey!.toString('base64'),
-        macKey: keys.macKey.toString('base64'),
-        chunkerSeed: keys.chunkerSeed.toString('base64'),
-      }),
-    );
-    const env = new BlobCipher(wrapKey).seal(FLAG_RAW, plain);
-    const file: KeyFile = {
-      kdf: 'scrypt',
-      N: params.N,
-      r: params.r,
-      p: params.p,
-      salt: salt.toString('base64'),
-      created: new Date().toISOString(),
-      host: os.hostname(),
-      user: safeUser(),
-      data: env.toString('base64'),
-    };
-    await store.put(`keys/${randomName()}`, Buffer.from(JSON.stringify(file, null, 2) + '\n'));
-  }
-
-  static async open(store: BlobStore, password: string | null): Promise<Repository> {
-    let raw: Buffer;
-    try {
-      raw = await store.get('config');
-    } catch (err) {
-      if (isNotFound(err)) throw new RepositoryNotFoundError(`no Haven repository at ${store.description}`);
-      throw err;
-    }
-    let config: RepoConfig;
-    try {
-      config = JSON.parse(raw.toString('utf8')) as RepoConfig;
-    } catch {
-      throw new RepositoryNotFoundError(`${store.description} does not hold a Haven repository (unreadable config)`);
-    }
-    if (config.format !== FORMAT_NAME) throw new RepositoryNotFoundError(`${store.description} does not hold a Haven repository`);
-    if (config.version !== FORMAT_VERSION) throw new HavenError(`repository format version ${config.version} is not supported by this Haven`);
-    if (config.hash !== HASH_ALGORITHM) throw new HavenError(`repository content hash "${config.hash}" is not supported`);
-    let keys: MasterKeys;
-    if (config.encryption === 'none') {
-      if (password !== null) {
-        throw new UsageError(`the repository at ${store.description} is not encrypted, but a password was given; drop the password (or use --no-encryption)`);
-      }
-      if (!config.secrets) throw new RepositoryCorruptError('config of an unencrypted repository lacks its secrets');
-      keys = { encKey: null, macKey: Buffer.from(config.secrets.macKey, 'hex'), chunkerSeed: Buffer.from(config.secrets.chunkerSeed, 'hex') };
-    } else if (config.encryption === CIPHER_ALGORITHM) {
-      if (password === null) {
-        throw new UsageError(`the repository at ${store.description} is encrypted: a password is needed (--password-file or HAVEN_PASSWORD)`);
-      }
-      keys = await Repository.unlockKeys(store, config, password);
-    } else {
-      throw new HavenError(`repository encryption "${config.encryption}" is not supported`);
-    }
-    const mac = configMac(keys.macKey, config);
-    if (!config.mac || !timingSafeEqual(Buffer.from(mac), Buffer.from(config.mac.padEnd(mac.length).slice(0, mac.length)))) {
-      throw new RepositoryCorruptError('the repository config does not match its keys (tampered or damaged config)');
-    }
-    const repo = new Repository(store, config, keys);
-    await repo.loadIndex();
-    return repo;
-  }
-
-  private static async unlockKeys(store: BlobStore, config: RepoConfig, password: string): Promise<MasterKeys> {
-    const list = await store.list('keys/');
-    if (list.length === 0) throw new RepositoryCorruptError('the repository has no keys');
-    for (const info of list) {
-      let file: KeyFile;
-      try {
-        file = JSON.parse((await store.get(info.name)).toString('utf8')) as KeyFile;
-      } catch {
-        continue;
-      }
-      if (file.kdf !== 'scrypt') continue;
-      const wrapKey = await deriveKey(password, Buffer.from(file.salt, 'base64'), { N: file.N, r: file.r, p: file.p });
-      let plain: Buffer;
-      try {
-        plain = new BlobCipher(wrapKey).open(Buffer.from(file.data, 'base64')).payload;
-      } catch {
-        continue;
-      }
-      const k = JSON.parse(plain.toString('utf8')) as { repo: string; encKey: string; macKey: string; chunkerSeed: string };
-      if (k.repo !== config.id) continue;
-      return { encKey: Buffer.from(k.encKey, 'base64'), macKey: Buffer.from(k.macKey, 'base64'), chunkerSeed: Buffer.from(k.chunkerSeed, 'base64') };
-    }
-    throw new WrongPasswordError(`wrong password for the repository at ${store.description}`);
   }
 
   /** Adds a key for another password (same master keys). */
   async addKey(password: string, scrypt: ScryptParams = DEFAULT_SCRYPT): Promise<void> {
     if (!this.encrypted) throw new UsageError('an unencrypted repository has no keys');
-    await Repository.writeKey(this.store, this.keys, this.config.id, password, scrypt);
+    await this.store.put(`keys/${randomName()}`, await sealKeyFile(this.keys, this.config.id, password, scrypt));
   }
 
   // ---- hashing and sealing -------------------------------------------------------------
@@ -266,23 +109,39 @@ export class Repository {
   /** Index blobs that could not be read (check reports them; their packs get re-indexed). */
   readonly damagedIndexFiles = new Map<string, string>();
 
+  /**
+   * Loads the index blobs not loaded yet. Blobs superseded by another (version 2) are left out,
+   * damaged ones included: what they listed is in the blob that replaced them.
+   */
   async loadIndex(): Promise<void> {
     const list = await this.store.list('index/');
+    const read = new Map<string, IndexFile>();
     await mapLimit(list, 8, async (info) => {
       if (this.index.files.has(info.name)) return;
-      let packs: PackInfo[];
       try {
-        packs = await this.readIndexFile(info.name);
+        read.set(info.name, await this.readIndexFile(info.name));
+        this.damagedIndexFiles.delete(info.name);
       } catch (err) {
         this.damagedIndexFiles.set(info.name, (err as Error).message);
-        return;
       }
-      for (const p of packs) this.index.addPack(p);
-      this.index.files.add(info.name);
     });
+    for (const file of read.values()) for (const id of file.supersedes) this.index.superseded.add(`index/${id}`);
+    for (const name of this.index.superseded) this.damagedIndexFiles.delete(name);
+    for (const [name, file] of read) {
+      if (this.index.superseded.has(name)) continue;
+      for (const p of file.packs) this.index.addPack(p);
+      this.index.files.add(name);
+    }
   }
 
-  async readIndexFile(name: string): Promise<PackInfo[]> {
+  /** Forgets the loaded index and loads it again (after an index blob superseded others). */
+  async reloadIndex(): Promise<void> {
+    this.index.clear();
+    this.damagedIndexFiles.clear();
+    await this.loadIndex();
+  }
+
+  async readIndexFile(name: string): Promise<IndexFile> {
     const raw = await this.store.get(name);
     try {
       return decodeIndex(this.unseal(raw));
@@ -291,11 +150,14 @@ export class Repository {
     }
   }
 
-  /** Writes an index blob listing these packs; returns its size. */
-  async saveIndex(packs: PackInfo[]): Promise<number> {
-    if (packs.length === 0) return 0;
+  /**
+   * Writes an index blob listing these packs (and naming the index blobs it supersedes);
+   * returns its size. Nothing is written for nothing.
+   */
+  async saveIndex(packs: PackInfo[], supersedes: readonly string[] = []): Promise<number> {
+    if (packs.length === 0 && supersedes.length === 0) return 0;
     const name = `index/${randomName()}`;
-    const data = this.seal(encodeIndex(packs));
+    const data = this.seal(encodeIndex(packs, supersedes.map((n) => n.slice('index/'.length))));
     await this.store.put(name, data);
     this.index.files.add(name);
     return data.length;
@@ -420,14 +282,6 @@ export class Repository {
     this.closers.clear();
     this.segments = [];
     this.treeCache.clear();
-  }
-}
-
-export function safeUser(): string {
-  try {
-    return os.userInfo().username;
-  } catch {
-    return String(process.getuid?.() ?? 'unknown');
   }
 }
 

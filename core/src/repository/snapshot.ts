@@ -20,4 +20,9 @@ export interface Snapshot {
   errors: number;
   /** Source handlers that claimed a source (by source path). */
   claims?: Record<string, { handler: string; description?: string }>;
+  /**
+   * Set by `haven repair snapshots` on the version it wrote in place of a damaged one: which
+   * one, when, and what was lost (files cut short at their first lost chunk, folders emptied).
+   */
+  repaired?: { original: string; time: string; files: number; dirs: number };
 }

@@ -4,15 +4,24 @@
  * file, then open (or, for a first backup, create) the repository.
  */
 import { readFile } from 'node:fs/promises';
+import type { BlobStore } from '../api/storage.js';
 import { inject, injectable } from 'inversify';
 import { PluginHost as PluginHostId } from '../di/service-identifiers.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
-import { initRepository, openRepository, repositoryExists, type Repository } from '../engine/index.js';
+import { openOrInitRepository, openRepository, type Repository } from '../engine/index.js';
 import { RepositoryNotFoundError, SkippedError, UsageError } from '../errors.js';
 import { parseDestination, type Task } from './task.js';
 
+export interface OpenedStore {
+  store: BlobStore;
+  password: string | null;
+}
+
 export interface RepositoryService {
+  /** Opens the repository (creating it when `create` and there is none). */
   open(task: Task, options: { create: boolean }): Promise<Repository>;
+  /** The task's destination as a blob store, and its password: for what cannot open the repository (repair config). */
+  openStore(task: Task, options?: { create: boolean }): Promise<OpenedStore>;
 }
 
 /** The repository password, never from the command line (cli.md). */
@@ -38,18 +47,25 @@ export async function resolvePassword(task: Pick<Task, 'encryption' | 'passwordF
 export class RepositoryServiceImpl implements RepositoryService {
   constructor(@inject(PluginHostId) private readonly plugins: PluginHost) {}
 
-  async open(task: Task, options: { create: boolean }): Promise<Repository> {
+  async openStore(task: Task, options: { create: boolean } = { create: false }): Promise<OpenedStore> {
     const { type, location } = parseDestination(task.destination);
     const provider = await this.plugins.storageProvider(type);
     const availability = await provider.checkAvailability(location);
     if (!availability.available) throw new SkippedError(`destination ${task.destination} is not available: ${availability.reason}`);
     const password = await resolvePassword(task);
-    const store = await provider.open(location, { create: options.create });
+    return { store: await provider.open(location, { create: options.create }), password };
+  }
+
+  async open(task: Task, options: { create: boolean }): Promise<Repository> {
+    const { store, password } = await this.openStore(task, options);
     try {
-      if (await repositoryExists(store)) return await openRepository(store, { password });
-      if (!options.create) throw new RepositoryNotFoundError(`there is no repository at ${task.destination} yet (run the task first)`);
-      return await initRepository(store, { password });
+      if (options.create) return await openOrInitRepository(store, { password });
+      return await openRepository(store, { password });
     } catch (err) {
+      if (err instanceof RepositoryNotFoundError && !options.create) {
+        await store.close().catch(() => undefined);
+        throw new RepositoryNotFoundError(`there is no repository at ${task.destination} yet (run the task first)`);
+      }
       await store.close().catch(() => undefined);
       throw err;
     }

@@ -1,15 +1,43 @@
 /**
  * A blob store in a local folder. Blob `a/b/c` is the file `ROOT/a/b/c`. Writes go to a
- * temporary file in the same folder, are fsynced, then renamed into place, so a reader sees a
- * whole blob or none, even after a crash.
+ * temporary file in the same folder, are fsynced, then renamed into place (or, for
+ * putIfAbsent, hard-linked: `link()` fails when the name exists, which makes the create
+ * exclusive), so a reader sees a whole blob or none, even after a crash.
+ *
+ * Files are 0600 and folders 0700 whatever the umask: a repository is nobody else's business.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import type { BlobInfo, BlobStore, ByteRange } from '@haven/core/api';
+import type { BlobInfo, BlobStore, ByteRange, TemporarySweep } from '@haven/core/api';
 
 const NAME_SEGMENT = /^[A-Za-z0-9._-]+$/;
-const TEMP_SUFFIX = '.tmp-';
+const TEMP_MARK = '.tmp-';
+/**
+ * Temporaries are named `<blob>.tmp-<host>-<pid>-<random>`, so a later process can tell one
+ * of a dead writer on this host (removable at once) from one of a live or remote writer.
+ */
+const TEMP_NAME = /\.tmp-([0-9a-f]{8})-(\d+)-[0-9a-f]+$/;
+/** A temporary of another host (or of an older Haven without owner in the name) is stale after this. */
+const FOREIGN_TEMP_STALE_MS = 24 * 60 * 60 * 1000;
+const HOST_TAG = createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether a temporary file was left by a writer that can no longer finish it. */
+function isAbandoned(name: string, mtimeMs: number, now: number): boolean {
+  const m = TEMP_NAME.exec(name);
+  if (m && m[1] === HOST_TAG) return !isProcessAlive(Number(m[2]));
+  return now - mtimeMs > FOREIGN_TEMP_STALE_MS;
+}
 
 export class LocalBlobStore implements BlobStore {
   readonly description: string;
@@ -26,10 +54,10 @@ export class LocalBlobStore implements BlobStore {
     return path.join(this.root, ...segments);
   }
 
-  async put(name: string, data: Uint8Array): Promise<void> {
-    const target = this.pathOf(name);
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    const temp = `${target}${TEMP_SUFFIX}${randomBytes(6).toString('hex')}`;
+  /** Writes `data` to a fresh, fsynced temporary next to `target`; returns its path. */
+  private async writeTemporary(target: string, data: Uint8Array): Promise<string> {
+    await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+    const temp = `${target}${TEMP_MARK}${HOST_TAG}-${process.pid}-${randomBytes(6).toString('hex')}`;
     const handle = await fs.open(temp, 'wx', 0o600);
     try {
       await handle.writeFile(data);
@@ -40,7 +68,32 @@ export class LocalBlobStore implements BlobStore {
       throw err;
     }
     await handle.close();
-    await fs.rename(temp, target);
+    return temp;
+  }
+
+  async put(name: string, data: Uint8Array): Promise<void> {
+    const target = this.pathOf(name);
+    const temp = await this.writeTemporary(target, data);
+    try {
+      await fs.rename(temp, target);
+    } catch (err) {
+      await fs.rm(temp, { force: true });
+      throw err;
+    }
+  }
+
+  async putIfAbsent(name: string, data: Uint8Array): Promise<boolean> {
+    const target = this.pathOf(name);
+    const temp = await this.writeTemporary(target, data);
+    try {
+      await fs.link(temp, target);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    } finally {
+      await fs.rm(temp, { force: true });
+    }
   }
 
   async get(name: string, range?: ByteRange): Promise<Buffer> {
@@ -61,31 +114,59 @@ export class LocalBlobStore implements BlobStore {
     }
   }
 
+  /** Visits every file below `relDir` (temporaries included), descending where `descend` says. */
+  private async walk(relDir: string, descend: (rel: string) => boolean, visit: (rel: string, name: string) => Promise<void>): Promise<void> {
+    let entries;
+    try {
+      entries = await fs.readdir(path.join(this.root, relDir), { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for (const entry of entries) {
+      const rel = relDir ? `${relDir}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) {
+        if (descend(rel)) await this.walk(rel, descend, visit);
+      } else if (entry.isFile()) {
+        await visit(rel, entry.name);
+      }
+    }
+  }
+
   async list(prefix: string): Promise<BlobInfo[]> {
     // Walk only the folder the prefix names, not the whole store.
     const slash = prefix.lastIndexOf('/');
     const baseName = slash >= 0 ? prefix.slice(0, slash) : '';
     const out: BlobInfo[] = [];
-    const walk = async (relDir: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await fs.readdir(path.join(this.root, relDir), { withFileTypes: true });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-        throw err;
-      }
-      for (const entry of entries) {
-        const rel = relDir ? `${relDir}/${entry.name}` : entry.name;
-        if (entry.isDirectory()) {
-          if (rel.startsWith(prefix) || prefix.startsWith(`${rel}/`)) await walk(rel);
-        } else if (entry.isFile() && rel.startsWith(prefix) && !entry.name.includes(TEMP_SUFFIX)) {
+    await this.walk(
+      baseName,
+      (rel) => rel.startsWith(prefix) || prefix.startsWith(`${rel}/`),
+      async (rel, name) => {
+        if (!rel.startsWith(prefix) || name.includes(TEMP_MARK)) return;
+        try {
           const st = await fs.stat(path.join(this.root, rel));
           out.push({ name: rel, size: st.size });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // deleted meanwhile
         }
-      }
-    };
-    await walk(baseName);
+      },
+    );
     return out;
+  }
+
+  async sweepTemporaries(options: { dryRun: boolean }): Promise<TemporarySweep> {
+    const found: TemporarySweep = { count: 0, bytes: 0 };
+    const now = Date.now();
+    await this.walk('', () => true, async (rel, name) => {
+      if (!name.includes(TEMP_MARK)) return;
+      const file = path.join(this.root, rel);
+      const st = await fs.stat(file).catch(() => undefined);
+      if (!st || !isAbandoned(name, st.mtimeMs, now)) return;
+      if (!options.dryRun) await fs.rm(file, { force: true });
+      found.count++;
+      found.bytes += st.size;
+    });
+    return found;
   }
 
   async delete(name: string): Promise<void> {

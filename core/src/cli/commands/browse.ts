@@ -5,6 +5,7 @@ import { formatBytes, printJson, printLines, table, type CommonOptions } from '.
 import { listDir, listSnapshots, type Repository } from '../../engine/index.js';
 import type { Task } from '../../tasks/task.js';
 import type { CommandAction } from '../command-action.js';
+import { ExitCode } from '../../errors.js';
 
 /** Opens a task's repository for reading, runs fn, closes it. */
 export async function withRepository<T>(name: string, action: 'task.read' | 'task.run' | 'restore', fn: (repo: Repository, task: Task) => Promise<T>): Promise<T> {
@@ -28,9 +29,18 @@ export function registerBrowseCommands(program: Command, action: CommandAction):
   program.command('snapshots <name>').description('versions a task has produced, newest first').option('--json', 'print JSON')
     .action(action(async (name: string, o: CommonOptions) => {
       const snaps = await withRepository(name, 'task.read', (repo, task) => listSnapshots(repo, { taskId: task.id }));
-      if (o.json) return printJson(snaps);
+      // A damaged version is listed, never left out, and makes the command exit 3.
+      const status = snaps.some((x) => 'damaged' in x) ? ExitCode.PARTIAL : ExitCode.SUCCESS;
+      if (o.json) {
+        printJson(snaps);
+        return status;
+      }
       if (!snaps.length) return printLines(['no versions yet']);
-      printLines(table(['ID', 'TIME', 'HOST', 'USER', 'FILES', 'SIZE', 'SOURCES'], snaps.map((x) => [x.shortId, x.time.replace('T', ' ').slice(0, 19), x.host, x.user, String(x.files), formatBytes(x.bytes), x.sources.join(', ')])));
+      printLines(table(['ID', 'TIME', 'HOST', 'USER', 'FILES', 'SIZE', 'SOURCES'], snaps.map((x) =>
+        'damaged' in x
+          ? [x.shortId, 'DAMAGED', '', '', '', '', x.error]
+          : [x.shortId, x.time.replace('T', ' ').slice(0, 19), x.host, x.user, String(x.files), formatBytes(x.bytes), x.sources.join(', ') + (x.repaired ? ` (repaired, replaces ${x.repaired.original.slice(0, 8)})` : '')])));
+      return status;
     }));
 
   program.command('ls <name> [snapshot] [path]').description('browse a version (default: latest, at its top)').option('--json', 'print JSON')

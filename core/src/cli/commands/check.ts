@@ -9,9 +9,10 @@ import type { CommandAction } from '../command-action.js';
 export function registerCheckCommand(program: Command, action: CommandAction): void {
   program.command('check <name>').description("verify the task's repository structure (and, with --read-data, every byte)")
     .option('--read-data', 'read, decrypt and hash every stored byte')
+    .option('--no-lock', 'read without locking the repository (a read-only drive or a full disk is read without a lock anyway)')
     .option('--json', 'print the report as JSON')
-    .action(action(async (name: string, o: CommonOptions & { readData?: boolean }) => {
-      const report = await withRepository(name, 'task.read', (repo) => check(repo, { readData: o.readData === true }));
+    .action(action(async (name: string, o: CommonOptions & { readData?: boolean; lock: boolean }) => {
+      const report = await withRepository(name, 'task.read', (repo) => check(repo, { readData: o.readData === true, noLock: o.lock === false }));
       if (o.json) printJson(report);
       else {
         printLines([
@@ -22,6 +23,8 @@ export function registerCheckCommand(program: Command, action: CommandAction): v
             ...(p.affected ?? []).slice(0, 50).map((a) => `    affects ${a.path} in version ${a.snapshot.slice(0, 12)}`),
           ]),
           ...report.staleLocks.map((l) => `  stale lock ${l.id} (host ${l.host}, pid ${l.pid}): ${l.reason}`),
+          ...(report.temporaries ? [`  ${report.temporaries.count} temporary file(s) of killed runs (${formatBytes(report.temporaries.bytes)}): harmless; the next backup or \`haven repair index\` removes them`] : []),
+          ...(report.supersededIndexFiles ? [`  ${report.supersededIndexFiles} replaced index blob(s): harmless; \`haven repair index\` removes them`] : []),
         ]);
       }
       return report.ok ? ExitCode.SUCCESS : ExitCode.FAILED;

@@ -27,16 +27,17 @@ export function registerRestoreCommand(program: Command, action: CommandAction):
     .option('--path <path>', 'restore only this path of the version (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .requiredOption('--to <dir>', 'folder to restore into')
     .addOption(new Option('--conflict <policy>', 'when a file exists already').choices(['overwrite', 'skip', 'rename']).default('rename'))
+    .option('--no-lock', 'read without locking the repository (a read-only drive or a full disk is read without a lock anyway)')
     .option('--json', 'print the result as JSON')
     .option('--progress', 'show progress even when stderr is not a terminal')
-    .action(action(async (name: string, o: CommonOptions & { snapshot: string; path?: string[]; to: string; conflict: 'overwrite' | 'skip' | 'rename' }) => {
+    .action(action(async (name: string, o: CommonOptions & { snapshot: string; path?: string[]; to: string; conflict: 'overwrite' | 'skip' | 'rename'; lock: boolean }) => {
       const target = path.resolve(o.to);
       requireWritable(target);
       const s = await services();
       await s.authorizer.require(s.identity, 'restore', await s.tasks.get(name, 'restore'), target);
       const progress = createProgress('restore', o);
       const result = await withRepository(name, 'restore', (repo, task) =>
-        restore(repo, { snapshot: o.snapshot, taskId: task.id, paths: o.path, target, conflict: o.conflict, onProgress: (p) => progress.update(p) }),
+        restore(repo, { snapshot: o.snapshot, taskId: task.id, paths: o.path, target, conflict: o.conflict, noLock: o.lock === false, onProgress: (p) => progress.update(p) }),
       ).finally(() => progress.stop());
       if (o.json) printJson(result);
       else {

@@ -1,0 +1,58 @@
+/**
+ * `haven repair config|index|snapshots NAME`: bring a damaged repository back to a state
+ * where every intact byte can be restored and backups run again.
+ */
+import type { Command } from 'commander';
+import { services } from '../cli-context.js';
+import { withRepository } from './browse.js';
+import { formatBytes, printJson, printLines, type CommonOptions } from '../output.js';
+import { repairConfig, repairIndex, repairSnapshots } from '../../engine/index.js';
+import type { CommandAction } from '../command-action.js';
+
+export function registerRepairCommand(program: Command, action: CommandAction): void {
+  const repair = program.command('repair').description("repair a task's repository: its config, its index, or versions that lost data");
+
+  repair.command('config <name>').description('write a lost repository config again, from its copy or from a key file (needs the password)')
+    .option('--json', 'print the result as JSON')
+    .action(action(async (name: string, o: CommonOptions) => {
+      const s = await services();
+      const task = await s.tasks.get(name, 'task.run');
+      const { store, password } = await s.repositories.openStore(task);
+      try {
+        const result = await repairConfig(store, { password });
+        if (o.json) return printJson(result);
+        printLines([`config of repository ${result.id} written again (${result.source === 'copy' ? 'from its copy' : 'rebuilt from a key file'}); run \`haven check ${name}\``]);
+      } finally {
+        await store.close();
+      }
+    }));
+
+  repair.command('index <name>').description('rebuild the index from the packs in the repository; remove leftovers of killed runs')
+    .option('--json', 'print the result as JSON')
+    .action(action(async (name: string, o: CommonOptions) => {
+      const r = await withRepository(name, 'task.run', (repo) => repairIndex(repo));
+      if (o.json) return printJson(r);
+      printLines([
+        `index rebuilt from ${r.packs} pack(s): ${r.blobs} blobs; ${r.removedIndexFiles} old index blob(s) removed`,
+        ...(r.lostBlobs ? [`  ${r.lostBlobs} blob(s) the old index listed are in no pack any more: run \`haven repair snapshots ${name}\``] : []),
+        ...r.unreadablePacks.map((p) => `  pack ${p.pack}: header unreadable, its blobs are not indexed (${p.message})`),
+        ...(r.temporaries?.count ? [`  ${r.temporaries.count} temporary file(s) of killed runs removed (${formatBytes(r.temporaries.bytes)})`] : []),
+      ]);
+    }));
+
+  repair.command('snapshots <name>').description('rewrite versions that refer to lost data: files keep their intact beginning, lost folders become empty, both marked')
+    .option('--dry-run', 'only say what would be rewritten')
+    .option('--json', 'print the result as JSON')
+    .action(action(async (name: string, o: CommonOptions & { dryRun?: boolean }) => {
+      const r = await withRepository(name, 'task.run', (repo) => repairSnapshots(repo, { dryRun: o.dryRun === true }));
+      if (o.json) return printJson(r);
+      printLines([
+        `${r.repaired.length} version(s) ${r.dryRun ? 'would be' : ''} rewritten, ${r.intact} intact`.replace('  ', ' '),
+        ...r.repaired.flatMap((x) => [
+          `  ${x.original.slice(0, 12)}${x.replacement ? ` -> ${x.replacement.slice(0, 12)}` : ''}: ${x.files} file(s) cut short, ${x.dirs} folder(s) emptied`,
+          ...x.affected.slice(0, 50).map((p) => `    ${p}`),
+        ]),
+        ...r.unreadable.map((u) => `  version ${u.id.slice(0, 12)} cannot be read at all and was left as it is: ${u.message}`),
+      ]);
+    }));
+}
