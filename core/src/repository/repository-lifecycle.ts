@@ -192,14 +192,30 @@ export async function initRepository(store: BlobStore, password: string | null, 
 
 /** Opens the repository, or creates it when there is none (the first backup of a task). */
 export async function openOrInitRepository(store: BlobStore, password: string | null, options: CreateOptions = {}): Promise<Repository> {
-  if (await repositoryExists(store)) return openRepository(store, password);
+  if (await repositoryExists(store)) return openSettled(store, password, options);
   try {
     return await initRepository(store, password, options);
   } catch (err) {
     // Lost the race: the winner's repository is the one to use (same password or exit 12).
-    if (err instanceof RepositoryExistsError) return openRepository(store, password);
+    if (err instanceof RepositoryExistsError) return openSettled(store, password, options);
     throw err;
   }
+}
+
+/**
+ * Opens a repository. On a store without exclusive create, a config younger than the settle
+ * time may still be replaced by a racing creator's: wait that long and open again if it was.
+ */
+async function openSettled(store: BlobStore, password: string | null, options: CreateOptions): Promise<Repository> {
+  const repo = await openRepository(store, password);
+  const settleMs = options.settleMs ?? DEFAULT_CREATE_SETTLE_MS;
+  const age = Date.now() - Date.parse(repo.config.created);
+  if (store.putIfAbsent || !(age < 2 * settleMs)) return repo;
+  await sleep(settleMs);
+  const now = parseConfig(await store.get(CONFIG_NAME), store.description);
+  if (now.id === repo.id) return repo;
+  await repo.close();
+  return openRepository(store, password);
 }
 
 export interface ConfigRepair {
