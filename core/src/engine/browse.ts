@@ -5,6 +5,7 @@ import type { Tree, TreeNode } from '../repository/tree.js';
 import type { Snapshot } from '../repository/snapshot.js';
 import { loadAllSnapshots, resolveSnapshot } from './snapshots.js';
 import { indexUnlistedPacksInMemory } from '../repository/index-maintenance.js';
+import { REPAIR_ANNOTATION } from './repair.js';
 
 /** A snapshot as listed: its record's fields, its id and a short id for display. */
 export type SnapshotInfo = Pick<Snapshot, 'time' | 'taskId' | 'task' | 'runId' | 'host' | 'user' | 'sources' | 'files' | 'bytes' | 'parent'> &
@@ -21,6 +22,8 @@ export interface EntryInfo {
   mode: number;
   mtime: string;
   target?: string;
+  /** Set by `haven repair snapshots` on what lost data: `{ lostFromByte, originalSize, repairedAt }` or `{ folderLost, repairedAt }`. */
+  repaired?: Record<string, unknown>;
 }
 
 /**
@@ -99,6 +102,8 @@ export async function listDir(repo: Repository, snapshot: string, dirPath?: stri
     const e: EntryInfo = { name: n.name, path: p, type: n.type, size: n.size, mode: n.mode, mtime: new Date(n.mtime).toISOString() };
     if (n.nameBytes !== undefined) e.nameBytes = n.nameBytes;
     if (n.target !== undefined) e.target = n.target;
+    const repaired = n.annotations?.[REPAIR_ANNOTATION];
+    if (repaired && typeof repaired === 'object') e.repaired = repaired as Record<string, unknown>;
     return e;
   };
   if (node && node.type !== 'dir') return [toInfo(node, base)];

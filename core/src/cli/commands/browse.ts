@@ -47,6 +47,6 @@ export function registerBrowseCommands(program: Command, action: CommandAction):
     .action(action(async (name: string, snapshot: string | undefined, dir: string | undefined, o: CommonOptions) => {
       const entries = await withRepository(name, 'task.read', (repo, task) => listDir(repo, snapshot ?? 'latest', dir, task.id));
       if (o.json) return printJson(entries);
-      printLines(entries.map((e) => `${modeString(e.type, e.mode)} ${String(e.size).padStart(12)} ${e.mtime.replace('T', ' ').slice(0, 19)} ${e.path}${e.target !== undefined ? ` -> ${e.target}` : ''}`));
+      printLines(entries.map((e) => `${modeString(e.type, e.mode)} ${String(e.size).padStart(12)} ${e.mtime.replace('T', ' ').slice(0, 19)} ${e.path}${e.target !== undefined ? ` -> ${e.target}` : ''}${e.repaired ? ` [repaired: ${'folderLost' in e.repaired ? 'folder content lost' : `content lost from byte ${String(e.repaired.lostFromByte)}`}]` : ''}`));
     }));
 }
