@@ -32,6 +32,11 @@ function isProcessAlive(pid: number): boolean {
   }
 }
 
+/** The temporary a writer with this pid uses for `target` (exported for tests of the sweep). */
+export function temporaryPath(target: string, pid = process.pid): string {
+  return `${target}${TEMP_MARK}${HOST_TAG}-${pid}-${randomBytes(6).toString('hex')}`;
+}
+
 /** Whether a temporary file was left by a writer that can no longer finish it. */
 function isAbandoned(name: string, mtimeMs: number, now: number): boolean {
   const m = TEMP_NAME.exec(name);
@@ -57,7 +62,7 @@ export class LocalBlobStore implements BlobStore {
   /** Writes `data` to a fresh, fsynced temporary next to `target`; returns its path. */
   private async writeTemporary(target: string, data: Uint8Array): Promise<string> {
     await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
-    const temp = `${target}${TEMP_MARK}${HOST_TAG}-${process.pid}-${randomBytes(6).toString('hex')}`;
+    const temp = temporaryPath(target);
     const handle = await fs.open(temp, 'wx', 0o600);
     try {
       await handle.writeFile(data);
