@@ -80,4 +80,20 @@ describe('a lost repository config', () => {
     expect((await haven.json<{ source: string }>(['repair', 'config', 'docs'])).source).to.equal('copy');
     expect((await haven.json<Array<{ id: string }>>(['snapshots', 'docs'])).map((v) => v.id)).to.deep.equal([snapshot]);
   });
+
+  it('is kept twice: check reports a copy that differs, the next run writes the copy again', async () => {
+    const { haven, repo } = await backedUp(true);
+    const config = readFileSync(path.join(repo, 'config'));
+    expect(readFileSync(path.join(repo, 'config.copy'))).to.deep.equal(config);
+    writeFileSync(path.join(repo, 'config.copy'), 'garbage');
+    const check = await haven.run(['check', 'docs', '--json']);
+    expect(check.code).to.equal(1);
+    expect(JSON.parse(check.stdout).problems.map((p: { kind: string }) => p.kind)).to.deep.equal(['config-copy']);
+    expect((await haven.run(['run', 'docs'])).code).to.equal(0);
+    expect(readFileSync(path.join(repo, 'config.copy'))).to.deep.equal(config);
+    rmSync(path.join(repo, 'config.copy')); // as in a repository made before the copy existed
+    expect((await haven.run(['run', 'docs'])).code).to.equal(0);
+    expect(readFileSync(path.join(repo, 'config.copy'))).to.deep.equal(config);
+    expect((await haven.run(['check', 'docs'])).code).to.equal(0);
+  });
 });

@@ -24,6 +24,7 @@ import { acquireLock } from '../repository/locks.js';
 import type { PackInfo } from '../repository/index.js';
 import { BlobType, type PackEntry } from '../repository/pack.js';
 import { reconcileIndex, type IndexReconciliation } from '../repository/index-maintenance.js';
+import { CONFIG_COPY_NAME, CONFIG_NAME } from '../repository/repo-config.js';
 import type { TemporarySweep } from '../api/storage.js';
 import { warn } from '../util/logger.js';
 import { PackBuilder } from '../repository/packer.js';
@@ -84,12 +85,16 @@ function noCompress(name: string): boolean {
 }
 
 /**
- * Before a backup: temporaries of dead writers go, and the index is made to agree with the
+ * Before a backup: temporaries of dead writers go, the config's copy is made if missing, and the index is made to agree with the
  * packs in the store (index-maintenance.ts). A lost pack is said out loud: versions that used
  * it stay damaged until `haven repair snapshots`, but this run uploads again what it can.
  */
 async function prepareRepository(repo: Repository): Promise<IndexReconciliation & { temporaries: TemporarySweep | null }> {
   const temporaries = repo.store.sweepTemporaries ? await repo.store.sweepTemporaries({ dryRun: false }) : null;
+  // Repositories made before the config was kept twice get their copy now; a damaged copy is replaced.
+  const config = await repo.store.get(CONFIG_NAME);
+  const copy = await repo.store.get(CONFIG_COPY_NAME).catch(() => null);
+  if (!copy?.equals(config)) await repo.store.put(CONFIG_COPY_NAME, config);
   const reconciled = await reconcileIndex(repo);
   if (reconciled.missingPacks.length) {
     warn(
