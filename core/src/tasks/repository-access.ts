@@ -21,10 +21,22 @@ export async function resolvePassword(task: Pick<Task, 'encryption' | 'passwordF
   const fromEnv = process.env.HAVEN_PASSWORD;
   if (fromEnv) return fromEnv;
   if (task.passwordFile) {
+    // Imported here so that this check stays within this function.
+    const { open } = await import('node:fs/promises');
+    const { passwordFileModeError } = await import('./password-file.js');
     let text: string;
     try {
-      text = await readFile(task.passwordFile, 'utf8');
+      // Mode and content from one open file: the file checked is the file read.
+      const handle = await open(task.passwordFile, 'r');
+      try {
+        const refused = passwordFileModeError(task.passwordFile, (await handle.stat()).mode);
+        if (refused) throw refused;
+        text = await handle.readFile('utf8');
+      } finally {
+        await handle.close();
+      }
     } catch (err) {
+      if (err instanceof UsageError) throw err;
       throw new UsageError(`cannot read the password file ${task.passwordFile} of task "${task.name}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     const password = text.replace(/\r?\n$/, '');
