@@ -100,7 +100,7 @@ describe('task commands', () => {
   it('refuses --password-file together with --no-encryption', async () => {
     const { haven, source, repo } = setup();
     const passwordFile = path.join(haven.root, 'pw');
-    writeFileSync(passwordFile, 'pw\n');
+    writeFileSync(passwordFile, 'pw\n', { mode: 0o600 });
     const result = await haven.run(['task', 'create', 'docs', '--source', source, '--dest', `local:${repo}`, '--password-file', passwordFile, '--no-encryption']);
     expect(result.code).to.equal(2);
     expect(result.stderr).to.match(/cannot be used with|exclude each other/);

@@ -7,8 +7,13 @@
 /** Why a run started. */
 export type RunTrigger = 'manual' | 'schedule' | 'catch-up' | 'on-connect';
 
-/** How a run ended. */
-export type RunStatus = 'success' | 'partial' | 'failed' | 'skipped';
+/**
+ * How a run ended. Two statuses appear only in the run history, never as the outcome of
+ * `haven run`: `running` is the record of a run still in progress (written when it starts,
+ * replaced by its final record), and `interrupted` is a run whose process stopped before it
+ * finished (killed or crashed), found when the history is read.
+ */
+export type RunStatus = 'success' | 'partial' | 'failed' | 'skipped' | 'running' | 'interrupted';
 
 /** A file the run could not back up. */
 export interface RunError {
@@ -25,7 +30,7 @@ export interface RunRecord {
   /** User name of whoever started it (the scheduler runs as the task's owner). */
   startedBy: string;
   status: RunStatus;
-  /** Why a run failed or was skipped. */
+  /** Why a run failed, was skipped or was interrupted. */
   reason?: string;
   startedAt: string;
   finishedAt: string;
@@ -38,6 +43,12 @@ export interface RunRecord {
   errors: RunError[];
   /** Counts of entries that are not backed up by design: sockets, FIFOs, devices. */
   skippedSpecial?: number;
+  /**
+   * The process (id and host name) running it: set on `running` and `interrupted` records
+   * only, so a run whose process is gone can be recognised.
+   */
+  pid?: number;
+  host?: string;
 }
 
 /** Asked of the schedule hooks before a run starts. */

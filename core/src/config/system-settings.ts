@@ -3,12 +3,12 @@
  * administrator: which plugins are disabled (only the disabled list is stored, with who and
  * when, so new plugins are enabled by default) and which group counts as administrators.
  */
-import { promises as fs } from 'node:fs';
 import { injectable, inject } from 'inversify';
 import { HavenPaths as HavenPathsId } from '../di/service-identifiers.js';
 import type { HavenPaths } from './haven-paths.js';
 import { readJsonFile, writeJsonFileAtomic } from '../util/json-file.js';
 import { withLock } from '../util/file-lock.js';
+import { ensureStateDir } from '../util/state-dir.js';
 import { DEFAULT_ADMIN_GROUP } from '../auth/identity.js';
 import { HavenError } from '../errors.js';
 
@@ -43,7 +43,8 @@ export class SystemSettingsStoreImpl implements SystemSettingsStore {
   async update(change: (settings: SystemSettings) => void): Promise<SystemSettings> {
     const file = this.paths.systemSettingsFile;
     try {
-      await fs.mkdir(this.paths.systemDir, { recursive: true, mode: 0o755 });
+      // 0755 exactly, whatever the umask: every user reads the settings.
+      await ensureStateDir(this.paths.systemDir, 0o755);
       return await withLock(`${file}.lock`, 'system settings update', async () => {
         const settings = await this.read();
         change(settings);

@@ -3,14 +3,15 @@
  * destination is reachable, read the password from the environment or the task's password
  * file, then open (or, for a first backup, create) the repository.
  */
-import { readFile } from 'node:fs/promises';
-import type { BlobStore } from '../api/storage.js';
+import { open } from 'node:fs/promises';
 import { inject, injectable } from 'inversify';
+import type { BlobStore } from '../api/storage.js';
 import { PluginHost as PluginHostId } from '../di/service-identifiers.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import { openOrInitRepository, openRepository, type Repository } from '../engine/index.js';
 import { RepositoryNotFoundError, SkippedError, UsageError } from '../errors.js';
 import { parseDestination, type Task } from './task.js';
+import { passwordFileModeError } from './password-file.js';
 
 export interface OpenedStore {
   store: BlobStore;
@@ -32,8 +33,17 @@ export async function resolvePassword(task: Pick<Task, 'encryption' | 'passwordF
   if (task.passwordFile) {
     let text: string;
     try {
-      text = await readFile(task.passwordFile, 'utf8');
+      // Mode and content from one open file: the file checked is the file read.
+      const handle = await open(task.passwordFile, 'r');
+      try {
+        const refused = passwordFileModeError(task.passwordFile, (await handle.stat()).mode);
+        if (refused) throw refused;
+        text = await handle.readFile('utf8');
+      } finally {
+        await handle.close();
+      }
     } catch (err) {
+      if (err instanceof UsageError) throw err;
       throw new UsageError(`cannot read the password file ${task.passwordFile} of task "${task.name}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     const password = text.replace(/\r?\n$/, '');

@@ -77,6 +77,10 @@ export class RunServiceImpl implements RunService {
       if ('heldBy' in guard) {
         throw new SkippedError(`task "${task.name}" is already running (process ${guard.heldBy.pid}, since ${guard.heldBy.since})`);
       }
+      // An earlier run of this task that was killed is recorded as interrupted first; then
+      // this run is on record from its start, so even a kill leaves a trace.
+      await this.history.list({ taskIds: [task.id] });
+      await this.history.start(record);
       await this.execute(task, record, options);
     } catch (err) {
       error = err instanceof HavenError ? err : new HavenError((err as Error).message, { cause: err });

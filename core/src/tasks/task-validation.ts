@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { UsageError } from '../errors.js';
 import { parseSchedule } from '../schedule/schedule-spec.js';
 import type { Retention } from './task.js';
+import { passwordFileModeError } from './password-file.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -59,10 +60,15 @@ export function validateScheduleText(schedule: string): string {
 
 export function validatePasswordFile(file: string, cwd: string): string {
   const absolute = path.resolve(cwd, file);
+  let mode: number;
   try {
-    if (!statSync(absolute).isFile()) throw new Error('not a file');
+    const stats = statSync(absolute);
+    if (!stats.isFile()) throw new Error('not a file');
+    mode = stats.mode;
   } catch {
     throw new UsageError(`--password-file "${file}" is not a readable file`);
   }
+  const refused = passwordFileModeError(absolute, mode);
+  if (refused) throw refused;
   return absolute;
 }

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { HavenError } from '../errors.js';
+import { ensureStateDir } from './state-dir.js';
 
 export async function readJsonFile<T>(file: string): Promise<T | undefined> {
   let text: string;
@@ -23,16 +24,18 @@ export async function readJsonFile<T>(file: string): Promise<T | undefined> {
 }
 
 export async function writeJsonFileAtomic(file: string, value: unknown, mode = 0o600, dirMode = 0o700): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true, mode: dirMode });
+  await ensureStateDir(path.dirname(file), dirMode);
+  // A unique temp name: concurrent writers never share (and rename away) each other's temp.
   const temp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
   const handle = await fs.open(temp, 'wx', mode);
   try {
-    await handle.writeFile(`${JSON.stringify(value, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    try {
+      await handle.chmod(mode); // open's mode is reduced by the umask; the file's mode is ours to set
+      await handle.writeFile(`${JSON.stringify(value, null, 2)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await fs.rename(temp, file);
   } catch (err) {
     await fs.rm(temp, { force: true });

@@ -6,7 +6,7 @@ import { UsageError } from '../../errors.js';
 import type { CommandAction } from '../command-action.js';
 
 export function registerHistoryCommand(program: Command, action: CommandAction): void {
-  program.command('history [name]').description('completed runs, newest first')
+  program.command('history [name]').description('runs, newest first (running: in progress; interrupted: its process was killed or crashed)')
     .option('--limit <n>', 'show at most N runs', (v: string) => {
       if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--limit expects a whole number ≥ 1, not "${v}"`);
       return Number(v);
