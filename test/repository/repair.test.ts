@@ -59,8 +59,13 @@ describe('repairing a repository', function () {
 
     const run = await haven.run(['run', 'docs', '--json']);
     expect(run.code, run.stderr).to.equal(0);
-    expect(run.stderr).to.match(/1 pack\(s\) of the repository .* are missing/);
-    expect(JSON.parse(run.stdout).bytesAdded).to.be.above(4 * 1024 * 1024);
+    const record = JSON.parse(run.stdout);
+    expect(record.status).to.equal('success');
+    expect(record.warnings).to.have.length(1);
+    expect(record.warnings[0]).to.match(/1 pack\(s\) of the repository .* are missing/);
+    expect(record.bytesAdded).to.be.above(4 * 1024 * 1024);
+    const history = await haven.json<Array<{ warnings?: string[] }>>(['history', 'docs', '--limit', '1']);
+    expect(history[0].warnings).to.deep.equal(record.warnings);
     // The new version is whole: keep.bin, unchanged, was read and stored again.
     expect(compareTrees(source, await restoreLatest(haven))).to.deep.equal([]);
 

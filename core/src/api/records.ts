@@ -1,7 +1,8 @@
 /**
  * Records shared between the core and plugins: runs, requests to run, authorization requests.
  *
- * Stable since API 1.0.0.
+ * Stable since API 1.0.0; `RunStatus` `running` and `interrupted`, `RunRecord.pid`, `host` and
+ * `warnings` added in 1.1.0.
  */
 
 /** Why a run started. */
@@ -43,6 +44,11 @@ export interface RunRecord {
   errors: RunError[];
   /** Counts of entries that are not backed up by design: sockets, FIFOs, devices. */
   skippedSpecial?: number;
+  /**
+   * What the run found wrong with the repository and worked around, e.g. packs the store had
+   * lost (their data was uploaded again). The run still succeeded; the user should look.
+   */
+  warnings?: string[];
   /**
    * The process (id and host name) running it: set on `running` and `interrupted` records
    * only, so a run whose process is gone can be recognised.

@@ -26,7 +26,6 @@ import { BlobType, type PackEntry } from '../repository/pack.js';
 import { reconcileIndex, type IndexReconciliation } from '../repository/index-maintenance.js';
 import { CONFIG_COPY_NAME, CONFIG_NAME } from '../repository/repo-config.js';
 import type { TemporarySweep } from '../api/storage.js';
-import { warn } from '../util/logger.js';
 import { PackBuilder } from '../repository/packer.js';
 import { mapLimit, type Repository } from '../repository/repository.js';
 import type { Snapshot } from '../repository/snapshot.js';
@@ -72,6 +71,8 @@ export interface BackupResult {
   missingPacks?: number;
   /** Temporaries of killed writers removed before the run. */
   removedTemporaries?: TemporarySweep;
+  /** What was found wrong with the repository and worked around (see RunRecord.warnings). */
+  warnings: string[];
   parent?: string;
 }
 
@@ -89,20 +90,21 @@ function noCompress(name: string): boolean {
  * packs in the store (index-maintenance.ts). A lost pack is said out loud: versions that used
  * it stay damaged until `haven repair snapshots`, but this run uploads again what it can.
  */
-async function prepareRepository(repo: Repository): Promise<IndexReconciliation & { temporaries: TemporarySweep | null }> {
+async function prepareRepository(repo: Repository): Promise<IndexReconciliation & { temporaries: TemporarySweep | null; warnings: string[] }> {
   const temporaries = repo.store.sweepTemporaries ? await repo.store.sweepTemporaries({ dryRun: false }) : null;
   // Repositories made before the config was kept twice get their copy now; a damaged copy is replaced.
   const config = await repo.store.get(CONFIG_NAME);
   const copy = await repo.store.get(CONFIG_COPY_NAME).catch(() => null);
   if (!copy?.equals(config)) await repo.store.put(CONFIG_COPY_NAME, config);
   const reconciled = await reconcileIndex(repo);
+  const warnings: string[] = [];
   if (reconciled.missingPacks.length) {
-    warn(
+    warnings.push(
       `${reconciled.missingPacks.length} pack(s) of the repository at ${repo.store.description} are missing (${reconciled.missingPacks.map((p) => p.slice(0, 12)).join(', ')}): ` +
-        'this run uploads again what the sources still hold; older versions that used them stay damaged (see `haven check`, then `haven repair snapshots`)',
+        'this run uploaded again what the sources still hold; older versions that used them stay damaged (see `haven check`, then `haven repair index` and `haven repair snapshots`)',
     );
   }
-  return { ...reconciled, temporaries };
+  return { ...reconciled, temporaries, warnings };
 }
 
 /**
@@ -415,6 +417,7 @@ class BackupRun {
         recoveredPacks: recovered.recoveredPacks,
         ...(recovered.missingPacks.length ? { missingPacks: recovered.missingPacks.length } : {}),
         ...(recovered.temporaries?.count ? { removedTemporaries: recovered.temporaries } : {}),
+        warnings: recovered.warnings,
         parent: parent?.id,
       };
     } catch (err) {

@@ -8,6 +8,7 @@
  */
 import * as os from 'node:os';
 import { RepositoryLockedError } from '../errors.js';
+import { isProcessAlive } from '../util/file-lock.js';
 import { warn } from '../util/logger.js';
 import { type Repository, safeUser, mapLimit } from './repository.js';
 
@@ -40,17 +41,8 @@ export interface LockHandle {
   release(): Promise<void>;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export function staleReason(rec: LockRecord, now = Date.now()): string | null {
-  if (rec.host === os.hostname() && !pidAlive(rec.pid)) return `process ${rec.pid} on ${rec.host} is no longer running`;
+  if (rec.host === os.hostname() && !isProcessAlive(rec.pid)) return `process ${rec.pid} on ${rec.host} is no longer running`;
   const refreshed = Date.parse(rec.refreshed || rec.time);
   if (!Number.isFinite(refreshed)) return 'lock has no valid time';
   if (now - refreshed > STALE_AFTER_MS) return `not refreshed since ${new Date(refreshed).toISOString()} (over 30 minutes)`;

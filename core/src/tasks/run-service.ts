@@ -122,6 +122,7 @@ export class RunServiceImpl implements RunService {
       record.snapshot = result.snapshotId;
       record.errors = result.errors;
       record.skippedSpecial = result.skippedSpecial;
+      if (result.warnings.length) record.warnings = result.warnings;
       record.status = result.errors.length > 0 ? 'partial' : 'success';
     } finally {
       await repository.close();

@@ -20,7 +20,7 @@ export function registerHistoryCommand(program: Command, action: CommandAction):
       if (!runs.length) return printLines(['no runs yet']);
       printLines(table(
         ['STARTED', 'TASK', 'TRIGGER', 'STATUS', 'FILES', 'READ', 'ADDED', 'VERSION / REASON'],
-        runs.map((r) => [r.startedAt.replace('T', ' ').slice(0, 19), r.task, r.trigger, r.status, String(r.files), formatBytes(r.bytesRead), formatBytes(r.bytesAdded), r.snapshot?.slice(0, 12) ?? r.reason ?? '']),
+        runs.map((r) => [r.startedAt.replace('T', ' ').slice(0, 19), r.task, r.trigger, r.warnings?.length ? `${r.status} (${r.warnings.length} warning${r.warnings.length > 1 ? 's' : ''})` : r.status, String(r.files), formatBytes(r.bytesRead), formatBytes(r.bytesAdded), r.snapshot?.slice(0, 12) ?? r.reason ?? '']),
       ));
     }));
 }
