@@ -5,6 +5,7 @@
  * that cannot create exclusively.
  */
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { LocalBlobStore } from '@haven/plugin-local/dist/local-blob-store.js';
@@ -17,7 +18,8 @@ const ROUNDS = 20;
 describe('creating a repository', function () {
   this.timeout(10 * 60_000);
 
-  it(`two first backups at once to one new destination share one repository (${ROUNDS} rounds)`, async () => {
+  /** Runs two first backups at once into `base/R<round>`, `rounds` times, and checks each repository. */
+  async function raceFirstBackups(base: string, rounds: number): Promise<void> {
     const haven = havenSandbox();
     const passwordFile = path.join(haven.root, 'pass');
     writeFileSync(passwordFile, 'one shared passphrase\n', { mode: 0o600 });
@@ -25,8 +27,8 @@ describe('creating a repository', function () {
       mkdirSync(path.join(haven.root, name));
       writeFileSync(path.join(haven.root, name, `${name}.txt`), `content of ${name}\n`);
     }
-    for (let round = 0; round < ROUNDS; round++) {
-      const repo = path.join(haven.root, `R${round}`);
+    for (let round = 0; round < rounds; round++) {
+      const repo = path.join(base, `R${round}`);
       for (const name of ['c1', 'c2']) {
         const source = path.join(haven.root, name === 'c1' ? 'S1' : 'S2');
         const created = await haven.run(['task', 'create', `${name}-${round}`, '--source', source, '--dest', `local:${repo}`, '--password-file', passwordFile]);
@@ -43,6 +45,33 @@ describe('creating a repository', function () {
         expect(versions.map((v) => v.id), `round ${round}`).to.include(JSON.parse(record.stdout).snapshot);
       }
       rmSync(repo, { recursive: true, force: true });
+    }
+  }
+
+  it(`two first backups at once to one new destination share one repository (${ROUNDS} rounds)`, async () => {
+    await raceFirstBackups(tempDir(), ROUNDS);
+  });
+
+  it('the same on an exFAT drive (FUSE), which has no hard links (8 rounds)', async function () {
+    if (process.getuid?.() !== 0) throw new Error('this test mounts a file system: run it as root (CI does)');
+    // The kernel here has no FAT/exFAT driver; exfat-fuse (installed by .ci/run) is the real thing
+    // many USB drives are mounted with, and it refuses link() with EPERM.
+    const work = tempDir();
+    const image = path.join(work, 'exfat.img');
+    const mountPoint = path.join(work, 'mnt');
+    mkdirSync(mountPoint);
+    execFileSync('truncate', ['-s', '64M', image]);
+    execFileSync('mkfs.exfat', ['-L', 'HAVENTEST', image], { stdio: 'ignore' });
+    const device = execFileSync('losetup', ['-f', '--show', image], { encoding: 'utf8' }).trim();
+    try {
+      execFileSync('mount.exfat-fuse', [device, mountPoint], { stdio: 'ignore' });
+      try {
+        await raceFirstBackups(mountPoint, 8);
+      } finally {
+        execFileSync('umount', [mountPoint]);
+      }
+    } finally {
+      execFileSync('losetup', ['-d', device]);
     }
   });
 

@@ -34,6 +34,8 @@ import { Repository, isNotFound, randomName } from './repository.js';
  * see the config and open it instead.
  */
 export const DEFAULT_CREATE_SETTLE_MS = 1500;
+/** How long an unreadable config is given to become whole before it is called unreadable. */
+const CONFIG_REREAD_MS = 300;
 
 export interface CreateOptions {
   scrypt?: ScryptParams;
@@ -89,7 +91,15 @@ async function readConfig(store: BlobStore): Promise<RepoConfig> {
     if (data) throw missingConfigError(store, data);
     throw new RepositoryNotFoundError(`no Haven repository at ${store.description}`);
   }
-  return parseConfig(raw, store.description);
+  try {
+    return parseConfig(raw, store.description);
+  } catch (err) {
+    if (!(err instanceof RepositoryNotFoundError)) throw err;
+    // On a file system without hard links a config being created is visible before it is
+    // whole (see LocalBlobStore.putIfAbsent): look once more before calling it unreadable.
+    await sleep(CONFIG_REREAD_MS);
+    return parseConfig(await store.get(CONFIG_NAME), store.description);
+  }
 }
 
 /**

@@ -21,6 +21,8 @@ const TEMP_MARK = '.tmp-';
 const TEMP_NAME = /\.tmp-([0-9a-f]{8})-(\d+)-[0-9a-f]+$/;
 /** A temporary of another host (or of an older Haven without owner in the name) is stale after this. */
 const FOREIGN_TEMP_STALE_MS = 24 * 60 * 60 * 1000;
+/** What link() fails with where a file system has no hard links (vfat, exfat: EPERM). */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK']);
 const HOST_TAG = createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
 
 function isProcessAlive(pid: number): boolean {
@@ -94,10 +96,37 @@ export class LocalBlobStore implements BlobStore {
       await fs.link(temp, target);
       return true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (code && NO_HARD_LINKS.has(code)) return this.createExclusive(target, data);
       throw err;
     } finally {
       await fs.rm(temp, { force: true });
+    }
+  }
+
+  /**
+   * For file systems without hard links (FAT, exFAT on removable drives): an O_EXCL create is
+   * still exclusive, but the blob is visible before it is whole, so a reader racing the
+   * creation may see it short (and fail, never accept it: the config is MAC'd).
+   */
+  private async createExclusive(target: string, data: Uint8Array): Promise<boolean> {
+    let handle;
+    try {
+      handle = await fs.open(target, 'wx', 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+      await handle.close();
+      return true;
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      await fs.rm(target, { force: true });
+      throw err;
     }
   }
 
