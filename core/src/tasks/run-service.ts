@@ -78,8 +78,9 @@ export class RunServiceImpl implements RunService {
         throw new SkippedError(`task "${task.name}" is already running (process ${guard.heldBy.pid}, since ${guard.heldBy.since})`);
       }
       // An earlier run of this task that was killed is recorded as interrupted first; then
-      // this run is on record from its start, so even a kill leaves a trace.
-      await this.history.list({ taskIds: [task.id] });
+      // this run is on record from its start, so even a kill leaves a trace. Only the latest
+      // record can be one: every run settles the one before it, and runs never overlap.
+      await this.history.list({ taskIds: [task.id], limit: 1 });
       await this.history.start(record);
       await this.execute(task, record, options);
     } catch (err) {
