@@ -1,8 +1,8 @@
 /**
  * Records shared between the core and plugins: runs, requests to run, authorization requests.
  *
- * Stable since API 1.0.0; `RunStatus` `running` and `interrupted`, `RunRecord.pid`, `host` and
- * `warnings` added in 1.1.0.
+ * Stable since API 1.0.0; `RunStatus` `running` and `interrupted`, `RunRecord.pid`, `host`, `boot`,
+ * `started` and `warnings` added in 1.1.0.
  */
 
 /** Why a run started. */
@@ -55,6 +55,9 @@ export interface RunRecord {
    */
   pid?: number;
   host?: string;
+  /** With pid: the boot id and start time of that process (Linux), so a reused pid is not taken for it. */
+  boot?: string;
+  started?: string;
 }
 
 /** Asked of the schedule hooks before a run starts. */

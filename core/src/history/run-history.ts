@@ -15,7 +15,7 @@ import { HavenPaths as HavenPathsId } from '../di/service-identifiers.js';
 import type { HavenPaths } from '../config/haven-paths.js';
 import type { RunRecord } from '../api/index.js';
 import { readJsonFile, writeJsonFileAtomic } from '../util/json-file.js';
-import { isProcessAlive } from '../util/file-lock.js';
+import { isStampAlive, ownStamp } from '../util/process-identity.js';
 import { warn } from '../util/logger.js';
 
 export interface RunHistory {
@@ -44,7 +44,7 @@ export class RunHistoryImpl implements RunHistory {
   }
 
   async start(run: RunRecord): Promise<void> {
-    const running: RunRecord = { ...run, status: 'running', finishedAt: '', pid: process.pid, host: os.hostname() };
+    const running: RunRecord = { ...run, status: 'running', finishedAt: '', ...ownStamp(), host: os.hostname() };
     await writeJsonFileAtomic(this.fileOf(run), running);
   }
 
@@ -81,7 +81,7 @@ export class RunHistoryImpl implements RunHistory {
 
   /** A `running` record whose process is dead on this host becomes `interrupted`. */
   private async settle(file: string, run: RunRecord): Promise<RunRecord> {
-    if (run.host !== os.hostname() || run.pid === undefined || isProcessAlive(run.pid)) return run;
+    if (run.host !== os.hostname() || run.pid === undefined || isStampAlive({ pid: run.pid, boot: run.boot, started: run.started })) return run;
     // The process is gone, so it can no longer write: read again, in case it wrote its final
     // record between our first read and the liveness check.
     let current: RunRecord | undefined;

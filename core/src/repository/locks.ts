@@ -8,7 +8,7 @@
  */
 import * as os from 'node:os';
 import { RepositoryLockedError } from '../errors.js';
-import { isProcessAlive } from '../util/file-lock.js';
+import { isStampAlive, ownStamp } from '../util/process-identity.js';
 import { warn } from '../util/logger.js';
 import { type Repository, safeUser, mapLimit } from './repository.js';
 
@@ -19,6 +19,9 @@ export interface LockRecord {
   exclusive: boolean;
   host: string;
   pid: number;
+  /** Boot id and start time of the process (Linux), so a pid reused after a reboot is not taken for the holder. */
+  boot?: string;
+  started?: string;
   user: string;
   time: string;
   refreshed: string;
@@ -42,7 +45,7 @@ export interface LockHandle {
 }
 
 export function staleReason(rec: LockRecord, now = Date.now()): string | null {
-  if (rec.host === os.hostname() && !isProcessAlive(rec.pid)) return `process ${rec.pid} on ${rec.host} is no longer running`;
+  if (rec.host === os.hostname() && !isStampAlive(rec)) return `process ${rec.pid} on ${rec.host} is no longer running`;
   const refreshed = Date.parse(rec.refreshed || rec.time);
   if (!Number.isFinite(refreshed)) return 'lock has no valid time';
   if (now - refreshed > STALE_AFTER_MS) return `not refreshed since ${new Date(refreshed).toISOString()} (over 30 minutes)`;
@@ -95,7 +98,7 @@ export async function acquireLock(repo: Repository, opts: { exclusive: boolean; 
   const record: LockRecord = {
     exclusive: opts.exclusive,
     host: os.hostname(),
-    pid: process.pid,
+    ...ownStamp(),
     user: safeUser(),
     time: now,
     refreshed: now,

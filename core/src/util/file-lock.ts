@@ -19,8 +19,11 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ensureStateDir } from './state-dir.js';
+import { isStampAlive, ownStamp, type ProcessStamp } from './process-identity.js';
 
-export interface LockOwner {
+export { isProcessAlive } from './process-identity.js';
+
+export interface LockOwner extends ProcessStamp {
   pid: number;
   host: string;
   since: string;
@@ -35,17 +38,6 @@ export const STALE_AFTER_MS = 10 * 60_000;
 const REFRESH_EVERY_MS = 60_000;
 /** A takeover takes milliseconds; a takeover lock this old was left by a crash. */
 const TAKEOVER_STALE_MS = 30_000;
-
-export function isProcessAlive(pid: number): boolean {
-  // pid 0 and negative pids address process groups, never one owner.
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 type Held = { release: () => Promise<void> };
 
@@ -74,7 +66,7 @@ async function inspect(file: string): Promise<Found> {
 
 function isStale(found: Found, now = Date.now()): boolean {
   if (found.kind === 'none') return false;
-  if (found.kind === 'owner' && found.owner.host === os.hostname()) return !isProcessAlive(found.owner.pid);
+  if (found.kind === 'owner' && found.owner.host === os.hostname()) return !isStampAlive(found.owner);
   return now - found.mtimeMs > STALE_AFTER_MS;
 }
 
@@ -89,7 +81,7 @@ function sameLock(a: Found, b: Found): boolean {
  * owner on success, undefined when `file` exists.
  */
 async function linkLock(file: string, purpose: string): Promise<LockOwner | undefined> {
-  const owner: LockOwner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString(), purpose, nonce: randomBytes(8).toString('hex') };
+  const owner: LockOwner = { ...ownStamp(), host: os.hostname(), since: new Date().toISOString(), purpose, nonce: randomBytes(8).toString('hex') };
   const temp = `${file}.${owner.nonce}.tmp`;
   const handle = await fs.open(temp, 'wx', 0o600);
   try {

@@ -21,6 +21,8 @@ const TEMP_MARK = '.tmp-';
 const TEMP_NAME = /\.tmp-([0-9a-f]{8})-(\d+)-[0-9a-f]+$/;
 /** A temporary of another host (or of an older Haven without owner in the name) is stale after this. */
 const FOREIGN_TEMP_STALE_MS = 24 * 60 * 60 * 1000;
+/** A temporary of this host whose pid looks alive but that nobody wrote to for this long. */
+const OWN_TEMP_STALE_MS = 6 * 60 * 60 * 1000;
 /** What link() fails with where a file system has no hard links (vfat, exfat: EPERM). */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK']);
 const HOST_TAG = createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
@@ -39,10 +41,14 @@ export function temporaryPath(target: string, pid = process.pid): string {
   return `${target}${TEMP_MARK}${HOST_TAG}-${pid}-${randomBytes(6).toString('hex')}`;
 }
 
-/** Whether a temporary file was left by a writer that can no longer finish it. */
+/**
+ * Whether a temporary file was left by a writer that can no longer finish it: its process is
+ * gone, or (a pid reused after a reboot) it has not been written to for hours — a blob is
+ * written in seconds.
+ */
 function isAbandoned(name: string, mtimeMs: number, now: number): boolean {
   const m = TEMP_NAME.exec(name);
-  if (m && m[1] === HOST_TAG) return !isProcessAlive(Number(m[2]));
+  if (m && m[1] === HOST_TAG) return !isProcessAlive(Number(m[2])) || now - mtimeMs > OWN_TEMP_STALE_MS;
   return now - mtimeMs > FOREIGN_TEMP_STALE_MS;
 }
 
