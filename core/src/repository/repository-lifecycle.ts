@@ -184,7 +184,11 @@ export async function initRepository(store: BlobStore, password: string | null, 
   if (password === '') throw new UsageError('the repository password must not be empty');
   if (await repositoryExists(store)) throw new RepositoryExistsError(`a repository already exists at ${store.description}`);
   const data = await findRepositoryData(store);
-  if (data) throw missingConfigError(store, data);
+  if (data) {
+    // A racing creator may have finished (config, copy, even a first version) since we looked.
+    if (await repositoryExists(store)) throw new RepositoryExistsError(`another process created the repository at ${store.description} first`);
+    throw missingConfigError(store, data);
+  }
   const keys = newMasterKeys(password !== null);
   const config = newRepoConfig(keys);
   const bytes = serializeConfig(config);
