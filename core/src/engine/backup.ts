@@ -42,6 +42,8 @@ export interface BackupOptions {
   parent?: string | 'auto';
   hooks?: Pick<HookSet, 'scan' | 'copy'>;
   onProgress?: (p: BackupProgress) => void;
+  /** Called once the snapshot is stored, before anything else: a run record can name it at once. */
+  onSnapshotSaved?: (id: string) => Promise<void>;
   signal?: AbortSignal;
   /** Worker threads (default: available cores). */
   workers?: number;
@@ -403,6 +405,7 @@ class BackupRun {
       };
       if (Object.keys(claims).length) snap.claims = claims;
       const saved = await repo.saveJson('snapshots', snap);
+      await this.opts.onSnapshotSaved?.(saved.name.slice('snapshots/'.length));
       this.bytesAdded += saved.size;
       this.progress(true);
       return {

@@ -96,7 +96,7 @@ export class RunHistoryImpl implements RunHistory {
     const interrupted: RunRecord = {
       ...current,
       status: 'interrupted',
-      reason: `the process ${current.pid} stopped before the run finished (killed or crashed)`,
+      reason: `the process ${current.pid} stopped before the run finished (killed or crashed)` + (current.snapshot ? `; its version ${current.snapshot} had been stored` : ''),
       finishedAt: mtime.toISOString(),
     };
     try {

@@ -115,6 +115,12 @@ export class RunServiceImpl implements RunService {
         parent: 'auto',
         hooks: this.hooks,
         onProgress: options.onProgress,
+        // The record in progress names the version as soon as it exists: a run killed after
+        // this point is recorded as interrupted with its version.
+        onSnapshotSaved: async (id) => {
+          record.snapshot = id;
+          await this.history.start(record).catch(() => undefined);
+        },
         signal: options.signal,
       });
       record.files = result.files;
