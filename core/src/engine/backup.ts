@@ -27,7 +27,7 @@ import { reconcileIndex, type IndexReconciliation } from '../repository/index-ma
 import { CONFIG_COPY_NAME, CONFIG_NAME } from '../repository/repo-config.js';
 import type { TemporarySweep } from '../api/storage.js';
 import { PackBuilder } from '../repository/packer.js';
-import { mapLimit, type Repository } from '../repository/repository.js';
+import type { Repository } from '../repository/repository.js';
 import type { Snapshot } from '../repository/snapshot.js';
 import { compareNames, nodeKey, serializeTree, type Tree, type TreeNode } from '../repository/tree.js';
 import { ReleaseTracker } from './gc.js';
