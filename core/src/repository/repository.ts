@@ -4,6 +4,7 @@
  *
  * Layout (see docs/repository-format.md):
  *   config                 plaintext JSON (public parameters, MAC'd with the content-hash key)
+ *   config.copy            the same bytes again (for repair config)
  *   keys/<id>              master keys wrapped with an scrypt-derived key
  *   data/<xx>/<packId>     packs
  *   index/<id>             index blobs (sealed)
