@@ -10,6 +10,7 @@ export const ExitCode = Object.freeze({
   SKIPPED: 4,
   DENIED: 5,
   WRONG_PASSWORD: 12,
+  INTERRUPTED: 130,
 });
 
 export class HavenError extends Error {
@@ -51,6 +52,27 @@ export class RepositoryCorruptError extends HavenError {}
 
 /** A lock held by another live process stops this operation. */
 export class RepositoryLockedError extends HavenError {}
+
+/**
+ * A store call failed for good (after the retries a transient failure gets): the message
+ * names the store and carries the provider's own words; `code` is the provider's (or the
+ * file system's) code, `kind` what the core made of it.
+ */
+export class StorageError extends HavenError {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+    readonly kind: 'transient' | 'permanent' | 'auth' | 'quota' | 'cancelled',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Ctrl-C (SIGINT) or SIGTERM stopped the command; what it did is recorded (exit 130). */
+export class InterruptedError extends HavenError {
+  override readonly exitCode = ExitCode.INTERRUPTED;
+}
 
 /** A blob the repository needs is missing from the store. */
 export class BlobNotFoundError extends HavenError {

@@ -1,6 +1,7 @@
 /**
- * Haven's public plugin API. Types only (plus tiny helpers): a plugin imports these with
- * `import type`, so it carries no runtime dependency on the core.
+ * Haven's public plugin API. Types, plus the store error classes (conveniences: the contract
+ * is their `code`, which a plugin may set on any Error), so a plugin can import everything with
+ * `import type` and carry no runtime dependency on the core.
  *
  * Versioned by PLUGIN_API_VERSION (semver): a plugin states the range it needs in
  * `engines.haven`; minor versions only add.
@@ -9,6 +10,7 @@ export const PLUGIN_API_VERSION = '1.1.0';
 
 export * from './disposable.js';
 export * from './storage.js';
+export * from './store-errors.js';
 export * from './source.js';
 export * from './records.js';
 export * from './hooks.js';

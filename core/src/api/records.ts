@@ -2,7 +2,7 @@
  * Records shared between the core and plugins: runs, requests to run, authorization requests.
  *
  * Stable since API 1.0.0; `RunStatus` `running` and `interrupted`, `RunRecord.pid`, `host`, `boot`,
- * `started` and `warnings` added in 1.1.0.
+ * `started`, `warnings` and `retries` added in 1.1.0.
  */
 
 /** Why a run started. */
@@ -49,6 +49,8 @@ export interface RunRecord {
    * lost (their data was uploaded again). The run still succeeded; the user should look.
    */
   warnings?: string[];
+  /** Store calls that failed transiently and were tried again (absent when none). */
+  retries?: number;
   /**
    * The process (id and host name) running it: set on `running` and `interrupted` records
    * only, so a run whose process is gone can be recognised.

@@ -2,13 +2,23 @@
  * Storage providers: the transport layer. A provider knows named blobs, never backups:
  * chunking, packing, encryption and snapshots belong to the core's repository.
  *
- * Stable since API 1.0.0; `BlobStore.putIfAbsent` and `sweepTemporaries` added in 1.1.0.
+ * Stable since API 1.0.0; `BlobStore.putIfAbsent`, `sweepTemporaries` and the `StoreCallOptions`
+ * argument added in 1.1.0.
  */
 
 /** A byte range of a blob, for partial reads (pack files are read piecewise). */
 export interface ByteRange {
   offset: number;
   length: number;
+}
+
+/**
+ * Passed to every store call since API 1.1.0 (a 1.0 provider ignores it): the call should stop
+ * and reject with code `ECANCELLED` when `signal` aborts (Ctrl-C, the service stopping). The
+ * core stops waiting for it either way, so a provider that cannot abort is still safe.
+ */
+export interface StoreCallOptions {
+  signal?: AbortSignal;
 }
 
 /** What a store knows of one blob. `name` is the full blob name, e.g. `data/ab/ab12…`. */
@@ -20,6 +30,10 @@ export interface BlobInfo {
 /**
  * A flat namespace of immutable blobs. Names are `/`-separated relative paths made of
  * `[A-Za-z0-9._-]` segments; a provider maps them onto its own medium.
+ *
+ * Failures reject with an Error whose `code` says what kind of failure it is (store-errors.ts:
+ * ENOENT, ETRANSIENT, EPERMANENT, EAUTH, EQUOTA, ECANCELLED); the core retries transient ones,
+ * so a provider never needs a retry loop of its own.
  */
 export interface BlobStore {
   /** Human-readable location, safe to print (no credentials). */
@@ -28,15 +42,15 @@ export interface BlobStore {
    * Stores a blob atomically: a reader sees all of it or nothing, never a partial blob.
    * Overwrites an existing blob of the same name.
    */
-  put(name: string, data: Uint8Array): Promise<void>;
-  /** Reads a blob, or a range of it. Rejects with a BlobNotFoundError-like error (code 'ENOENT'). */
-  get(name: string, range?: ByteRange): Promise<Buffer>;
+  put(name: string, data: Uint8Array, options?: StoreCallOptions): Promise<void>;
+  /** Reads a blob, or a range of it. Rejects with an error whose code is 'ENOENT' when it does not exist. */
+  get(name: string, range?: ByteRange, options?: StoreCallOptions): Promise<Buffer>;
   /** Lists every blob whose name starts with `prefix` (e.g. `snapshots/`), in no set order. */
-  list(prefix: string): Promise<BlobInfo[]>;
+  list(prefix: string, options?: StoreCallOptions): Promise<BlobInfo[]>;
   /** Deletes a blob; deleting a missing blob is not an error. */
-  delete(name: string): Promise<void>;
+  delete(name: string, options?: StoreCallOptions): Promise<void>;
   /** Size of a blob, or null when it does not exist. */
-  stat(name: string): Promise<BlobInfo | null>;
+  stat(name: string, options?: StoreCallOptions): Promise<BlobInfo | null>;
   /** Releases connections and handles. */
   close(): Promise<void>;
   /**
@@ -47,7 +61,7 @@ export interface BlobStore {
    * create-then-re-read protocol, which is weaker (see docs/repository-format.md).
    * Optional, since API 1.1.0.
    */
-  putIfAbsent?(name: string, data: Uint8Array): Promise<boolean>;
+  putIfAbsent?(name: string, data: Uint8Array, options?: StoreCallOptions): Promise<boolean>;
   /**
    * Removes temporaries left behind by writers that died mid-`put` (a killed process), never
    * those of a writer still at work; with `dryRun` only counts them. Optional, since API 1.1.0.

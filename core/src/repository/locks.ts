@@ -123,11 +123,13 @@ export async function acquireLock(repo: Repository, opts: { exclusive: boolean; 
   let released = false;
   const release = async (): Promise<void> => {
     if (released) return;
-    released = true;
     clearInterval(timer);
+    // Forgotten only once deleted: a release that failed (a cancelled call after Ctrl-C) is
+    // tried again by repo.close().
+    await repo.store.delete(name);
+    released = true;
     repo.heldLocks.delete(name);
     repo.closers.delete(release);
-    await repo.store.delete(name);
   };
   repo.closers.add(release);
   return { name, exclusive: opts.exclusive, release };

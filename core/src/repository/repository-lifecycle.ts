@@ -168,7 +168,12 @@ export async function openRepository(store: BlobStore, password: string | null):
  * stayed. Exclusive where the store can create exclusively; otherwise write, wait, read back.
  */
 async function claimConfig(store: BlobStore, bytes: Buffer, settleMs: number): Promise<boolean> {
-  if (store.putIfAbsent) return store.putIfAbsent(CONFIG_NAME, bytes);
+  if (store.putIfAbsent) {
+    if (await store.putIfAbsent(CONFIG_NAME, bytes)) return true;
+    // A retried call finds the config its own first attempt wrote: that is a win too.
+    const now = await store.get(CONFIG_NAME).catch(() => null);
+    return now !== null && now.equals(bytes);
+  }
   if (await repositoryExists(store)) return false;
   await store.put(CONFIG_NAME, bytes);
   await sleep(settleMs);

@@ -12,17 +12,25 @@ import { openOrInitRepository, openRepository, type Repository } from '../engine
 import { RepositoryNotFoundError, SkippedError, UsageError } from '../errors.js';
 import { parseDestination, type Task } from './task.js';
 import { passwordFileModeError } from './password-file.js';
+import { RetryingBlobStore } from '../storage/retrying-store.js';
 
 export interface OpenedStore {
   store: BlobStore;
   password: string | null;
 }
 
+export interface OpenOptions {
+  /** Create the repository when there is none (a task's run; every other command only opens). */
+  create: boolean;
+  /** Aborts every store call (Ctrl-C, the service stopping). */
+  signal?: AbortSignal;
+}
+
 export interface RepositoryService {
   /** Opens the repository (creating it when `create` and there is none). */
-  open(task: Task, options: { create: boolean }): Promise<Repository>;
+  open(task: Task, options: OpenOptions): Promise<Repository>;
   /** The task's destination as a blob store, and its password: for what cannot open the repository (repair config). */
-  openStore(task: Task, options?: { create: boolean }): Promise<OpenedStore>;
+  openStore(task: Task, options?: OpenOptions): Promise<OpenedStore>;
 }
 
 /** The repository password, never from the command line (cli.md). */
@@ -57,16 +65,17 @@ export async function resolvePassword(task: Pick<Task, 'encryption' | 'passwordF
 export class RepositoryServiceImpl implements RepositoryService {
   constructor(@inject(PluginHostId) private readonly plugins: PluginHost) {}
 
-  async openStore(task: Task, options: { create: boolean } = { create: false }): Promise<OpenedStore> {
+  async openStore(task: Task, options: OpenOptions = { create: false }): Promise<OpenedStore> {
     const { type, location } = parseDestination(task.destination);
     const provider = await this.plugins.storageProvider(type);
     const availability = await provider.checkAvailability(location);
     if (!availability.available) throw new SkippedError(`destination ${task.destination} is not available: ${availability.reason}`);
     const password = await resolvePassword(task);
-    return { store: await provider.open(location, { create: options.create }), password };
+    // The core retries and cancels around every call of the provider's store.
+    return { store: new RetryingBlobStore(await provider.open(location, { create: options.create }), options.signal), password };
   }
 
-  async open(task: Task, options: { create: boolean }): Promise<Repository> {
+  async open(task: Task, options: OpenOptions): Promise<Repository> {
     const { store, password } = await this.openStore(task, options);
     try {
       if (options.create) return await openOrInitRepository(store, { password });

@@ -24,6 +24,7 @@ import type { RepositoryService } from './repository-access.js';
 import { backup, type BackupProgress } from '../engine/index.js';
 import { HavenError, SkippedError, UsageError } from '../errors.js';
 import { tryLock } from '../util/file-lock.js';
+import { RetryingBlobStore } from '../storage/retrying-store.js';
 import { parseDestination, type Task } from './task.js';
 import { isSystemRoot } from './task-validation.js';
 
@@ -84,7 +85,9 @@ export class RunServiceImpl implements RunService {
       await this.history.start(record);
       await this.execute(task, record, options);
     } catch (err) {
-      error = err instanceof HavenError ? err : new HavenError((err as Error).message, { cause: err });
+      // Interrupted: whichever call noticed first, the interruption is the reason (exit 130).
+      const reason: unknown = options.signal?.aborted ? options.signal.reason : err;
+      error = reason instanceof HavenError ? reason : err instanceof HavenError ? err : new HavenError((err as Error).message, { cause: err });
       record.status = error instanceof SkippedError ? 'skipped' : 'failed';
       record.reason = error.message;
     } finally {
@@ -106,7 +109,7 @@ export class RunServiceImpl implements RunService {
       const veto = await this.hooks.schedule.shouldStartRun.promise(request);
       if (veto) throw new SkippedError(`run vetoed by ${veto.by}: ${veto.reason}`);
     }
-    const repository = await this.repositories.open(task, { create: true });
+    const repository = await this.repositories.open(task, { create: true, signal: options.signal });
     try {
       const result = await backup(repository, {
         sources: task.sources,
@@ -132,6 +135,11 @@ export class RunServiceImpl implements RunService {
       if (result.warnings.length) record.warnings = result.warnings;
       record.status = result.errors.length > 0 ? 'partial' : 'success';
     } finally {
+      const store = repository.store;
+      if (store instanceof RetryingBlobStore) {
+        if (store.retries) record.retries = store.retries;
+        store.endCancellation(); // an interrupted run still releases its lock
+      }
       await repository.close();
     }
   }

@@ -52,6 +52,24 @@ function isAbandoned(name: string, mtimeMs: number, now: number): boolean {
   return now - mtimeMs > FOREIGN_TEMP_STALE_MS;
 }
 
+/**
+ * fsync of a folder makes a rename, link or unlink in it durable: without it a power cut can
+ * lose a blob whose content was synced. File systems that cannot sync a folder (some FUSE
+ * ones) say so with EINVAL or ENOTSUP; there is nothing more to do on them.
+ */
+async function syncFolder(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await fs.open(dir, 'r');
+    await handle.sync();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EISDIR' && code !== 'EBADF' && code !== 'ENOSYS') throw err;
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
 export class LocalBlobStore implements BlobStore {
   readonly description: string;
 
@@ -69,7 +87,14 @@ export class LocalBlobStore implements BlobStore {
 
   /** Writes `data` to a fresh, fsynced temporary next to `target`; returns its path. */
   private async writeTemporary(target: string, data: Uint8Array): Promise<string> {
-    await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+    const folder = path.dirname(target);
+    const created = await fs.mkdir(folder, { recursive: true, mode: 0o700 });
+    // New folders are entries of their parents: make those durable too (the blob's own folder
+    // is synced after the rename).
+    if (created) for (let dir = path.dirname(folder); ; dir = path.dirname(dir)) {
+      await syncFolder(dir);
+      if (dir === path.dirname(created) || dir === path.dirname(dir)) break;
+    }
     const temp = temporaryPath(target);
     const handle = await fs.open(temp, 'wx', 0o600);
     try {
@@ -93,6 +118,7 @@ export class LocalBlobStore implements BlobStore {
       await fs.rm(temp, { force: true });
       throw err;
     }
+    await syncFolder(path.dirname(target));
   }
 
   async putIfAbsent(name: string, data: Uint8Array): Promise<boolean> {
@@ -100,6 +126,7 @@ export class LocalBlobStore implements BlobStore {
     const temp = await this.writeTemporary(target, data);
     try {
       await fs.link(temp, target);
+      await syncFolder(path.dirname(target));
       return true;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -128,6 +155,7 @@ export class LocalBlobStore implements BlobStore {
       await handle.writeFile(data);
       await handle.sync();
       await handle.close();
+      await syncFolder(path.dirname(target));
       return true;
     } catch (err) {
       await handle.close().catch(() => undefined);
@@ -210,7 +238,11 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async delete(name: string): Promise<void> {
-    await fs.rm(this.pathOf(name), { force: true });
+    const file = this.pathOf(name);
+    await fs.rm(file, { force: true });
+    await syncFolder(path.dirname(file)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err; // the folder itself is gone: nothing to sync
+    });
   }
 
   async stat(name: string): Promise<BlobInfo | null> {

@@ -6,7 +6,7 @@ import { services } from '../cli-context.js';
 import { createProgress } from '../progress.js';
 import { formatBytes, printJson, printLines, type CommonOptions } from '../output.js';
 import { addTaskOptions, toTaskInput, type RawTaskOptions } from './task-options.js';
-import { ExitCode, HavenError, UsageError } from '../../errors.js';
+import { ExitCode, InterruptedError, UsageError } from '../../errors.js';
 import type { Task } from '../../tasks/task.js';
 import type { RunOutcome } from '../../tasks/run-service.js';
 import type { CommandAction } from '../command-action.js';
@@ -36,10 +36,11 @@ export function exitCodeOf(outcome: RunOutcome): number {
 async function runAndReport(task: Task, o: CommonOptions): Promise<number> {
   const s = await services();
   const progress = createProgress('backup', o);
-  // Ctrl-C or a kill stops the backup cleanly: the run is recorded as failed, the repository
-  // stays valid, and the next run reuses what was already uploaded.
+  // Ctrl-C or a kill stops the backup cleanly: in-flight store calls are abandoned, the run is
+  // recorded as failed (exit 130), the repository stays valid, and the next run reuses what
+  // was already uploaded.
   const abort = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => abort.abort(new HavenError(`interrupted by ${signal}`));
+  const onSignal = (signal: NodeJS.Signals) => abort.abort(new InterruptedError(`interrupted by ${signal}`));
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   const outcome = await s.runs
     .run(task, { trigger: 'manual', onProgress: (p) => progress.update(p), signal: abort.signal })

@@ -1,0 +1,174 @@
+/**
+ * Every store a task uses is wrapped in a RetryingBlobStore: transient failures are retried
+ * with exponential backoff and full jitter, within bounded attempts and time, honouring a
+ * provider's `retryAfterMs`; not-found, permanent, authentication, quota and cancelled
+ * failures are not (restic's internal/backend/retry is the model). A run's AbortSignal reaches
+ * every call, and a call stops being waited for as soon as it aborts. A failure that stays
+ * becomes a StorageError naming the store, with the provider's message and code.
+ */
+import type { BlobInfo, BlobStore, ByteRange, StoreCallOptions, TemporarySweep } from '../api/storage.js';
+import { StorageError } from '../errors.js';
+import { debug } from '../util/logger.js';
+
+export type StoreFailureKind = 'not-found' | 'transient' | 'permanent' | 'auth' | 'quota' | 'cancelled';
+
+const PERMANENT_ERRNO = new Set(['EACCES', 'EPERM', 'EROFS', 'EISDIR', 'ENOTDIR', 'EINVAL', 'ENAMETOOLONG', 'ELOOP', 'EEXIST', 'ENOTEMPTY', 'EBADF']);
+const QUOTA_ERRNO = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
+
+/** What a store failure is, from its code (store-errors.ts); unknown failures are transient. */
+export function classifyStoreError(err: unknown): StoreFailureKind {
+  const e = err as { code?: unknown; name?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  if (code === 'ENOENT') return 'not-found';
+  if (code === 'ETRANSIENT') return 'transient';
+  if (code === 'EPERMANENT') return 'permanent';
+  if (code === 'EAUTH') return 'auth';
+  if (code === 'EQUOTA' || (code && QUOTA_ERRNO.has(code))) return 'quota';
+  if (code === 'ECANCELLED' || code === 'ABORT_ERR' || e?.name === 'AbortError') return 'cancelled';
+  if (code && PERMANENT_ERRNO.has(code)) return 'permanent';
+  if (err instanceof StorageError) return err.kind;
+  return 'transient';
+}
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included. */
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** No retry starts after this much time since the first attempt. */
+  maxElapsedMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 6, baseDelayMs: 200, maxDelayMs: 15_000, maxElapsedMs: 120_000 };
+
+const KIND_WORDS: Record<Exclude<StoreFailureKind, 'not-found'>, string> = {
+  transient: 'failed (gave up after retrying)',
+  permanent: 'refused',
+  auth: 'refused the credentials',
+  quota: 'is full (or over quota)',
+  cancelled: 'call cancelled',
+};
+
+function abortReason(signal: AbortSignal): StorageError {
+  const reason = signal.reason instanceof Error ? signal.reason.message : 'cancelled';
+  return new StorageError(reason, 'ECANCELLED', 'cancelled', { cause: signal.reason });
+}
+
+/** Resolves with p, or rejects as soon as the signal aborts (p may go on, unawaited). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+/** Waits ms; an abort ends the wait and clears the timer, so nothing keeps the process alive. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortReason(signal));
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortReason(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export class RetryingBlobStore implements BlobStore {
+  readonly description: string;
+  /** Retries made so far (a run records them). */
+  retries = 0;
+  putIfAbsent?: (name: string, data: Uint8Array, options?: StoreCallOptions) => Promise<boolean>;
+  sweepTemporaries?: (options: { dryRun: boolean }) => Promise<TemporarySweep>;
+
+  constructor(
+    readonly inner: BlobStore,
+    private signal?: AbortSignal,
+    private readonly policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+  ) {
+    this.description = inner.description;
+    // Optional methods exist on the wrapper only where the provider has them: the core asks.
+    const putIfAbsent = inner.putIfAbsent?.bind(inner);
+    if (putIfAbsent) this.putIfAbsent = (name, data) => this.call(`putIfAbsent ${name}`, (o) => putIfAbsent(name, data, o));
+    const sweep = inner.sweepTemporaries?.bind(inner);
+    if (sweep) this.sweepTemporaries = (options) => this.call('sweepTemporaries', () => sweep(options));
+  }
+
+  /** Runs one store call with the retry policy; see the file comment. */
+  private async call<T>(what: string, fn: (options: StoreCallOptions) => Promise<T>): Promise<T> {
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      if (this.signal?.aborted) throw abortReason(this.signal);
+      let err: unknown;
+      try {
+        return await untilAborted(fn({ signal: this.signal }), this.signal);
+      } catch (e) {
+        err = e;
+      }
+      const kind = classifyStoreError(err);
+      if (kind === 'not-found') throw err; // callers rely on code ENOENT
+      if (err instanceof StorageError && err.kind === 'cancelled') throw err;
+      const message = (err as Error)?.message ?? String(err);
+      if (kind !== 'transient' || attempt >= this.policy.attempts || Date.now() - started >= this.policy.maxElapsedMs) {
+        const code = (err as { code?: unknown })?.code;
+        const tries = kind === 'transient' && attempt > 1 ? ` (${attempt} attempts)` : '';
+        throw new StorageError(`${this.description} ${KIND_WORDS[kind]}${tries}: ${message}`, typeof code === 'string' ? code : undefined, kind, { cause: err });
+      }
+      const backoff = Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** (attempt - 1));
+      const retryAfter = Number((err as { retryAfterMs?: unknown })?.retryAfterMs) || 0;
+      // Full jitter: many clients that failed together do not retry together.
+      const delay = Math.max(retryAfter, Math.random() * backoff);
+      this.retries++;
+      debug(`${this.description}: ${what} failed (${message}); retry ${attempt} of ${this.policy.attempts - 1} in ${Math.round(delay)} ms`);
+      await sleep(delay, this.signal);
+    }
+  }
+
+  /**
+   * Lets calls run again after the signal aborted: the clean-up of an interrupted run (its
+   * lock released) must still reach the store.
+   */
+  endCancellation(): void {
+    this.signal = undefined;
+  }
+
+  put(name: string, data: Uint8Array): Promise<void> {
+    return this.call(`put ${name}`, (o) => this.inner.put(name, data, o));
+  }
+
+  get(name: string, range?: ByteRange): Promise<Buffer> {
+    return this.call(`get ${name}`, (o) => this.inner.get(name, range, o));
+  }
+
+  list(prefix: string): Promise<BlobInfo[]> {
+    return this.call(`list ${prefix}`, (o) => this.inner.list(prefix, o));
+  }
+
+  delete(name: string): Promise<void> {
+    return this.call(`delete ${name}`, (o) => this.inner.delete(name, o));
+  }
+
+  stat(name: string): Promise<BlobInfo | null> {
+    return this.call(`stat ${name}`, (o) => this.inner.stat(name, o));
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
