@@ -61,7 +61,7 @@ describe('runs in progress', () => {
     const code = await exited;
     const { stdout, stderr } = output;
 
-    expect(code, stderr).to.equal(1);
+    expect(code, stderr).to.equal(130); // interrupted (cli.md)
     const record = JSON.parse(stdout);
     expect(record.status).to.equal('failed');
     expect(record.reason).to.contain('interrupted by SIGINT');
