@@ -31,6 +31,12 @@ export class SkippedError extends HavenError {
   override readonly exitCode = ExitCode.SKIPPED;
 }
 
+/** A storage provider a task needs is not installed (any more): its run is skipped (exit 4). */
+export class ProviderNotInstalledError extends SkippedError {}
+
+/** A plugin's code threw while loading or activating (exit 1): a failure, not bad usage. */
+export class PluginFailedError extends HavenError {}
+
 /** Access rights forbid the action (exit 5). */
 export class DeniedError extends HavenError {
   override readonly exitCode = ExitCode.DENIED;

@@ -103,13 +103,45 @@ describe('plugin host', () => {
 
   it('isolates a plugin that throws while loading: reported with its error, the rest keeps working', async () => {
     const haven = havenSandbox({ HAVEN_PLUGIN_PATH: fixture('crash-on-load') });
+    const before = await haven.json<PluginInfo[]>(['plugins', 'list']);
+    expect(before.find((p) => p.id === 'crash-on-load')!.state).to.equal('ready'); // not loaded yet: lazy
     const create = await haven.run(['task', 'create', 'c', '--source', haven.root, '--dest', 'crashy:/x', '--no-encryption']);
-    expect(create.code).to.equal(2);
+    expect(create.code).to.equal(1); // the plugin failed; the command line was fine
     expect(create.stderr).to.contain('plugin "crash-on-load" failed to load: fixture exploded while loading');
+    // Every command is a new process: the failure is remembered, not re-learnt.
     const list = await haven.json<PluginInfo[]>(['plugins', 'list']);
     expect(list.map((p) => p.id)).to.include.members(['crash-on-load', 'local']);
+    const crashed = list.find((p) => p.id === 'crash-on-load')!;
+    expect(crashed.state).to.equal('failed');
+    expect(crashed.reason).to.contain('fixture exploded while loading');
+    const info = await haven.run(['plugins', 'info', 'crash-on-load']);
+    expect(info.stdout).to.match(/state: +failed — failed to load: fixture exploded while loading/);
     mkdirSync(path.join(haven.root, 'repo'));
     const local = await haven.run(['task', 'create', 'l', '--source', haven.root, '--dest', `local:${path.join(haven.root, 'repo')}`, '--no-encryption']);
     expect(local.code, local.stderr).to.equal(0);
+  });
+
+  it('tries a failed plugin again once its code changes', async () => {
+    const haven = havenSandbox();
+    const dir = path.join(haven.root, 'crashy-copy');
+    cpSync(fixture('crash-on-load'), dir, { recursive: true });
+    const env = { HAVEN_PLUGIN_PATH: dir };
+    expect((await haven.run(['task', 'create', 'c', '--source', haven.root, '--dest', 'crashy:/x', '--no-encryption'], { env })).code).to.equal(1);
+    expect((await haven.json<PluginInfo[]>(['plugins', 'list'], { env })).find((p) => p.id === 'crash-on-load')!.state).to.equal('failed');
+    writeFileSync(path.join(dir, 'index.js'), 'export function activate() {}\n');
+    const after = (await haven.json<PluginInfo[]>(['plugins', 'list'], { env })).find((p) => p.id === 'crash-on-load')!;
+    expect(after.state).to.equal('ready');
+  });
+
+  it('skips the run of a task whose provider is no longer installed (exit 4), saying so', async () => {
+    const haven = havenSandbox();
+    const env = { HAVEN_PLUGIN_PATH: fixture('example-dir') };
+    const created = await haven.run(['task', 'create', 'gone', '--source', haven.root, '--dest', `exdir:${path.join(haven.root, 'repo')}`, '--no-encryption'], { env });
+    expect(created.code, created.stderr).to.equal(0);
+    const run = await haven.run(['run', 'gone', '--json']); // the plugin's folder is no longer on the path
+    expect(run.code).to.equal(4);
+    const record = JSON.parse(run.stdout);
+    expect(record.status).to.equal('skipped');
+    expect(record.reason).to.contain('storage provider "exdir" is not installed');
   });
 });

@@ -10,6 +10,7 @@ import semver from 'semver';
 import { PLUGIN_API_VERSION } from '../api/index.js';
 import type { Disposable, PluginContext, PluginModule, StorageProvider } from '../api/index.js';
 import {
+  HavenPaths as HavenPathsId,
   HookSetId,
   PluginDiscovery as PluginDiscoveryId,
   StorageProviderRegistry as RegistryId,
@@ -21,14 +22,17 @@ import type { SystemSettingsStore } from '../config/system-settings.js';
 import type { DiscoveredPlugin, PluginDiscovery } from './plugin-discovery.js';
 import type { StorageProviderRegistry } from './storage-provider-registry.js';
 import type { PluginPackage } from './plugin-manifest.js';
-import { SkippedError, UsageError } from '../errors.js';
+import { PluginFailedError, ProviderNotInstalledError, SkippedError, UsageError } from '../errors.js';
+import type { HavenPaths } from '../config/haven-paths.js';
+import { ActivationFailures, mainFileMtime } from './activation-failures.js';
 import { createPluginLogger } from '../util/logger.js';
 
 /**
  * - `ready`: enabled, code not loaded yet (it loads when needed)
  * - `active`: code loaded and activated
  * - `disabled`: an administrator disabled it
- * - `failed`: loading or activating threw (error kept)
+ * - `failed`: loading or activating threw (error kept, also across commands: it is tried
+ *   again when needed, and the record goes once it activates or its code changes)
  * - `incompatible`: its engines.haven range does not accept this host's API version
  * - `invalid`: its manifest cannot be used
  * - `conflict`: it contributes a provider type another plugin already contributes
@@ -60,6 +64,10 @@ interface PluginEntry {
   module?: PluginModule;
   subscriptions: Disposable[];
   activation?: Promise<void>;
+  /** Activation failed in this process (a failure recorded by an earlier one is tried again). */
+  failedHere?: boolean;
+  /** The plugin's main file and its mtime, for the failure record. */
+  main?: { file: string; mtimeMs: number | undefined };
 }
 
 export interface PluginHost {
@@ -80,13 +88,17 @@ export interface PluginHost {
 export class PluginHostImpl implements PluginHost {
   private entries?: Promise<Map<string, PluginEntry>>;
   private readonly tapFailures: TapFailure[] = [];
+  private readonly failures: ActivationFailures;
 
   constructor(
     @inject(PluginDiscoveryId) private readonly discovery: PluginDiscovery,
     @inject(SettingsId) private readonly settings: SystemSettingsStore,
     @inject(RegistryId) private readonly registry: StorageProviderRegistry,
     @inject(HookSetId) private readonly hooks: HookSet,
-  ) {}
+    @inject(HavenPathsId) paths: HavenPaths,
+  ) {
+    this.failures = new ActivationFailures(path.join(paths.home, 'plugin-failures.json'));
+  }
 
   reset(): void {
     this.entries = undefined;
@@ -109,7 +121,7 @@ export class PluginHostImpl implements PluginHost {
     );
     if (!owner) {
       const known = [...entries.values()].flatMap((e) => e.info.storageProviders.map((p) => p.type));
-      throw new UsageError(`unknown destination type "${type}" (known: ${known.join(', ') || 'none'})`);
+      throw new ProviderNotInstalledError(`unknown destination type "${type}": storage provider "${type}" is not installed (known: ${known.join(', ') || 'none'})`);
     }
     const { info } = owner;
     if (info.state === 'disabled') {
@@ -134,7 +146,7 @@ export class PluginHostImpl implements PluginHost {
       const handlers = entry.info.sourceHandlers.filter((h) => h.available);
       const wantsRun =
         events.includes('onRun') || events.includes('onStartup') || handlers.some((h) => events.includes(`onSourceHandler:${h.id}`));
-      if (wantsRun && entry.info.state === 'ready') {
+      if (wantsRun && (entry.info.state === 'ready' || (entry.info.state === 'failed' && !entry.failedHere))) {
         await this.activate(entry).catch(() => undefined); // recorded as failed; the run goes on
       }
     }
@@ -163,6 +175,7 @@ export class PluginHostImpl implements PluginHost {
   private async build(): Promise<Map<string, PluginEntry>> {
     const settings = await this.settings.read();
     const disabled = new Map(settings.disabledPlugins.map((d) => [d.id, d]));
+    const failures = await this.failures.read();
     const entries = new Map<string, PluginEntry>();
     const providerOwners = new Map<string, PluginEntry>();
     let invalidCount = 0;
@@ -197,7 +210,8 @@ export class PluginHostImpl implements PluginHost {
         activationEvents: m.activationEvents,
         tapFailures: this.tapFailures.filter((f) => f.pluginId === m.id),
       };
-      const entry: PluginEntry = { info, pkg, subscriptions: [] };
+      const mainFile = path.resolve(found.dir, pkg.main);
+      const entry: PluginEntry = { info, pkg, subscriptions: [], main: { file: mainFile, mtimeMs: await mainFileMtime(mainFile) } };
       const earlier = entries.get(m.id);
       if (earlier) {
         info.state = 'shadowed';
@@ -224,6 +238,12 @@ export class PluginHostImpl implements PluginHost {
         info.state = 'disabled';
         info.reason = `disabled by an administrator (${off.by}, ${off.at})`;
         info.disabledBy = { by: off.by, at: off.at };
+        continue;
+      }
+      const failure = failures[m.id];
+      if (ActivationFailures.matches(failure, info, entry.main!.mtimeMs)) {
+        info.state = 'failed';
+        info.reason = `failed to load: ${failure.message} (at ${failure.at}; tried again when needed)`;
       }
     }
     return entries;
@@ -231,23 +251,32 @@ export class PluginHostImpl implements PluginHost {
 
   private activate(entry: PluginEntry): Promise<void> {
     if (entry.info.state === 'active') return Promise.resolve();
-    if (entry.info.state === 'failed') return Promise.reject(this.failure(entry));
-    entry.activation ??= this.doActivate(entry).catch((err: unknown) => {
-      for (const d of entry.subscriptions.splice(0).reverse()) d.dispose();
-      entry.info.state = 'failed';
-      entry.info.reason = `failed to load: ${err instanceof Error ? err.message : String(err)}`;
-      throw this.failure(entry);
-    });
+    if (entry.failedHere) return Promise.reject(this.failure(entry));
+    entry.activation ??= this.doActivate(entry).then(
+      async () => {
+        await this.failures.clear(entry.info.id).catch(() => undefined);
+      },
+      async (err: unknown) => {
+        for (const d of entry.subscriptions.splice(0).reverse()) d.dispose();
+        const message = err instanceof Error ? err.message : String(err);
+        entry.failedHere = true;
+        entry.info.state = 'failed';
+        entry.info.reason = `failed to load: ${message}`;
+        const { version, dir } = entry.info;
+        await this.failures.record(entry.info.id, { version, dir, mainMtimeMs: entry.main?.mtimeMs ?? 0, message, at: new Date().toISOString() }).catch(() => undefined);
+        throw this.failure(entry);
+      },
+    );
     return entry.activation;
   }
 
-  private failure(entry: PluginEntry): Error {
-    return new Error(`plugin "${entry.info.id}" ${entry.info.reason}`);
+  private failure(entry: PluginEntry): PluginFailedError {
+    return new PluginFailedError(`plugin "${entry.info.id}" ${entry.info.reason}`);
   }
 
   private async doActivate(entry: PluginEntry): Promise<void> {
     const { info, pkg } = entry;
-    const mainFile = path.resolve(info.dir, pkg!.main);
+    const mainFile = entry.main?.file ?? path.resolve(info.dir, pkg!.main);
     const mod = (await import(pathToFileURL(mainFile).href)) as Partial<PluginModule>;
     if (typeof mod.activate !== 'function') throw new Error(`${mainFile} exports no activate() function`);
     entry.module = mod as PluginModule;

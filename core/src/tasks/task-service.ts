@@ -22,7 +22,7 @@ import {
   validateSources,
   validateTaskName,
 } from './task-validation.js';
-import { UsageError } from '../errors.js';
+import { PluginFailedError, UsageError } from '../errors.js';
 import { warn } from '../util/logger.js';
 
 /** Settings as typed by a user: paths may be relative, anything may be missing on edit. */
@@ -82,7 +82,9 @@ export class TaskServiceImpl implements TaskService {
     const { type, location } = parseDestination(text);
     if (!type) throw new UsageError(`destination "${text}" must be TYPE:LOCATION, e.g. local:/srv/backup/haven`);
     const provider = await this.plugins.storageProvider(type).catch((err: Error & { exitCode?: number }) => {
-      // At creation, an unusable provider is bad input, whatever made it unusable.
+      // At creation, an unusable provider is bad input — unless its code failed, which is a
+      // failure of that plugin, not of what the user typed.
+      if (err instanceof PluginFailedError) throw err;
       throw new UsageError(err.message);
     });
     let normalised: string;
