@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { RetryingBlobStore } from '@haven/core/dist/storage/retrying-store.js';
 import { StorageError } from '@haven/core/dist/errors.js';
@@ -90,6 +90,21 @@ describe('store failures', function () {
     expect(check.code, check.stdout + check.stderr).to.equal(0);
     const again = await haven.run(['run', 'docs', '--json']);
     expect(again.code, again.stderr).to.equal(0);
+  });
+});
+
+describe('opening a destination', () => {
+  it('asks the provider to create the location only on the first backup', async () => {
+    const { haven, source, repo } = faultySandbox();
+    await createTask(haven, source, repo);
+    const log = path.join(haven.root, 'opens.log');
+    const env = { HAVEN_TEST_OPEN_LOG: log };
+    expect((await haven.run(['run', 'docs'], { env })).code).to.equal(0);
+    expect(readFileSync(log, 'utf8')).to.equal('create=false\ncreate=true\n');
+    writeFileSync(log, '');
+    expect((await haven.run(['run', 'docs'], { env })).code).to.equal(0);
+    expect((await haven.run(['snapshots', 'docs'], { env })).code).to.equal(0);
+    expect(readFileSync(log, 'utf8')).to.equal('create=false\ncreate=false\n');
   });
 });
 

@@ -88,7 +88,11 @@ export interface DestinationRef {
 export interface OpenOptions {
   /** Provider credentials, already read from files or the environment by the host. */
   credentials?: Record<string, string>;
-  /** Create the location if it does not exist (repository initialisation). */
+  /**
+   * Create the location if it does not exist. Set only when a task's run found no repository
+   * there with `create` unset (its first backup): the core first opens without it. Must be
+   * idempotent — two first backups at once may both set it for the same location.
+   */
   create?: boolean;
 }
 

@@ -5,10 +5,10 @@
  */
 import { open } from 'node:fs/promises';
 import { inject, injectable } from 'inversify';
-import type { BlobStore } from '../api/storage.js';
+import type { BlobStore, StorageProvider } from '../api/storage.js';
 import { PluginHost as PluginHostId } from '../di/service-identifiers.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
-import { openOrInitRepository, openRepository, type Repository } from '../engine/index.js';
+import { openOrInitRepository, openRepository, repositoryExists, type Repository } from '../engine/index.js';
 import { RepositoryNotFoundError, SkippedError, UsageError } from '../errors.js';
 import { parseDestination, type Task } from './task.js';
 import { passwordFileModeError } from './password-file.js';
@@ -72,7 +72,22 @@ export class RepositoryServiceImpl implements RepositoryService {
     if (!availability.available) throw new SkippedError(`destination ${task.destination} is not available: ${availability.reason}`);
     const password = await resolvePassword(task);
     // The core retries and cancels around every call of the provider's store.
-    return { store: new RetryingBlobStore(await provider.open(location, { create: options.create }), options.signal), password };
+    return { store: new RetryingBlobStore(await this.openLocation(provider, location, options.create), options.signal), password };
+  }
+
+  /**
+   * `create` reaches the provider only when there is no repository yet (a task's first
+   * backup): a run first opens without it, and asks again with it only if that failed or found
+   * no repository.
+   */
+  private async openLocation(provider: StorageProvider, location: string, create: boolean): Promise<BlobStore> {
+    if (!create) return provider.open(location, { create: false });
+    const existing = await provider.open(location, { create: false }).catch(() => null);
+    if (existing) {
+      if (await repositoryExists(new RetryingBlobStore(existing)).catch(() => false)) return existing;
+      await existing.close().catch(() => undefined);
+    }
+    return provider.open(location, { create: true });
   }
 
   async open(task: Task, options: OpenOptions): Promise<Repository> {
