@@ -188,7 +188,9 @@ export class LocalBlobStore implements BlobStore {
     try {
       entries = await fs.readdir(path.join(this.root, relDir), { withFileTypes: true });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      // Nothing there, or a blob where the prefix wants a folder (list("a/b/") with a blob "a/b").
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
       throw err;
     }
     for (const entry of entries) {

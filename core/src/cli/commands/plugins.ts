@@ -5,6 +5,7 @@ import { printJson, printLines, table, type CommonOptions } from '../output.js';
 import type { PluginInfo } from '../../plugins/plugin-host.js';
 import { UsageError } from '../../errors.js';
 import type { CommandAction } from '../command-action.js';
+import { registerPluginCheckCommand } from './plugin-check.js';
 
 function provides(p: PluginInfo): string {
   return [
@@ -64,4 +65,6 @@ export function registerPluginCommands(program: Command, action: CommandAction):
         else printLines([`plugin "${id}" is now ${after.state}${verb === 'disable' ? ' (its tasks and data are kept; they run again once it is enabled)' : ''}`]);
       }));
   }
+
+  registerPluginCheckCommand(plugins, action);
 }

@@ -1,0 +1,10 @@
+/**
+ * The storage conformance kit (`@haven/core/conformance`): checks that a BlobStore keeps the
+ * contract of core/src/api/storage.ts, from mocha (`describeBlobStore`), from any code
+ * (`runConformance`) or from the CLI (`haven plugins check`). See docs/plugins.md.
+ */
+export { CONFORMANCE_CASES } from './cases.js';
+export { runCase, runConformance, runPrefix, type OpenStore } from './runner.js';
+export { describeBlobStore } from './mocha.js';
+export { formatCase, formatSummary } from './report.js';
+export * from './types.js';
