@@ -1,4 +1,4 @@
-/** `haven plugins list | info ID | enable ID | disable ID`. */
+/** `haven plugins list | info ID | enable ID | disable ID | check ID --location L`. */
 import type { Command } from 'commander';
 import { services } from '../cli-context.js';
 import { printJson, printLines, table, type CommonOptions } from '../output.js';
