@@ -2,8 +2,8 @@
  * Storage providers: the transport layer. A provider knows named blobs, never backups:
  * chunking, packing, encryption and snapshots belong to the core's repository.
  *
- * Stable since API 1.0.0; `BlobStore.putIfAbsent`, `sweepTemporaries` and the `StoreCallOptions`
- * argument added in 1.1.0.
+ * Stable since API 1.0.0; `BlobStore.putIfAbsent`, `sweepTemporaries`, `capabilities` and the
+ * `StoreCallOptions` argument added in 1.1.0.
  */
 
 /** A byte range of a blob, for partial reads (pack files are read piecewise). */
@@ -38,6 +38,8 @@ export interface BlobInfo {
 export interface BlobStore {
   /** Human-readable location, safe to print (no credentials). */
   readonly description: string;
+  /** What this store can do; optional, since API 1.1.0. */
+  readonly capabilities?: StoreCapabilities;
   /**
    * Stores a blob atomically: a reader sees all of it or nothing, never a partial blob.
    * Overwrites an existing blob of the same name.
@@ -67,6 +69,23 @@ export interface BlobStore {
    * those of a writer still at work; with `dryRun` only counts them. Optional, since API 1.1.0.
    */
   sweepTemporaries?(options: { dryRun: boolean }): Promise<TemporarySweep>;
+}
+
+/**
+ * What a store can and cannot do (API 1.1; every field optional, a 1.0 store gets the
+ * defaults). The core honours them; see docs/plugins.md.
+ */
+export interface StoreCapabilities {
+  /** Most calls the core may have in flight at once on this store (default: no limit of the store's own). */
+  maxConcurrency?: number;
+  /** Whether `get` honours a ByteRange (default true); when false the core reads whole blobs and slices them. */
+  ranges?: boolean;
+  /**
+   * Whether a blob shows in `list` as soon as its `put` resolved (default 'strong'). With
+   * 'eventual' the core never concludes from one listing that a blob is absent: it waits
+   * before re-reading the locks, and confirms a pack it misses with `stat`.
+   */
+  listAfterWrite?: 'strong' | 'eventual';
 }
 
 /** What `sweepTemporaries` found (and removed unless it was a dry run). */

@@ -14,7 +14,7 @@
  */
 import { acquireLock } from '../repository/locks.js';
 import { rebuildIndex, type IndexRepair } from '../repository/index-maintenance.js';
-import { BlobType, packIdFromName } from '../repository/pack.js';
+import { BlobType, packBlobName, packIdFromName } from '../repository/pack.js';
 import type { PackInfo } from '../repository/index.js';
 import type { Repository } from '../repository/repository.js';
 import type { Snapshot } from '../repository/snapshot.js';
@@ -155,7 +155,9 @@ export async function runRepairSnapshots(repo: Repository, opts: { dryRun: boole
   const lock = await acquireLock(repo, { exclusive: true, purpose: 'repair snapshots' });
   try {
     const stored = new Set((await repo.store.list('data/')).map((i) => packIdFromName(i.name)).filter((id): id is string => id !== null));
-    const lostPacks = new Set([...repo.index.packs.keys()].filter((id) => !stored.has(id)));
+    // Lost only when a stat agrees with the listing (a listing may lag behind writes).
+    const lostPacks = new Set<string>();
+    for (const id of repo.index.packs.keys()) if (!stored.has(id) && !(await repo.store.stat(packBlobName(id)))) lostPacks.add(id);
     const time = new Date().toISOString();
     const rewriter = new TreeRewriter(repo, lostPacks, time);
     const { snapshots, damaged } = await loadAllSnapshots(repo);

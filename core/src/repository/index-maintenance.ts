@@ -12,7 +12,7 @@
  */
 import type { BlobInfo, TemporarySweep } from '../api/storage.js';
 import type { PackInfo } from './index.js';
-import { packIdFromName, readPackHeader } from './pack.js';
+import { packBlobName, packIdFromName, readPackHeader } from './pack.js';
 import { mapLimit, type Repository } from './repository.js';
 
 interface PackHeaders {
@@ -54,7 +54,12 @@ export interface IndexReconciliation {
 export async function reconcileIndex(repo: Repository): Promise<IndexReconciliation> {
   const stored = await storedPacks(repo);
   const present = new Set(stored.map((i) => packIdFromName(i.name)!));
-  const missing = [...repo.index.packs.keys()].filter((id) => !present.has(id));
+  // A listing may lag behind writes (eventual consistency): a pack is missing only when a
+  // direct stat says so too. Normally no pack is missed, and this costs nothing.
+  const missing: string[] = [];
+  await mapLimit([...repo.index.packs.keys()].filter((id) => !present.has(id)), 8, async (id) => {
+    if (!(await repo.store.stat(packBlobName(id)))) missing.push(id);
+  });
   const { packs: recovered } = await readHeaders(repo, stored.filter((i) => !repo.index.packs.has(packIdFromName(i.name)!)));
   const damaged = [...repo.damagedIndexFiles.keys()];
   const result: IndexReconciliation = { recoveredPacks: recovered.length, missingPacks: missing, supersededIndexFiles: 0, bytes: 0 };

@@ -14,6 +14,8 @@ import { type Repository, safeUser, mapLimit } from './repository.js';
 
 export const STALE_AFTER_MS = 30 * 60 * 1000;
 export const REFRESH_EVERY_MS = 5 * 60 * 1000;
+/** How long a store with eventual list-after-write consistency is given before locks are listed again. */
+export const EVENTUAL_LIST_LAG_MS = 2000;
 
 export interface LockRecord {
   exclusive: boolean;
@@ -106,7 +108,9 @@ export async function acquireLock(repo: Repository, opts: { exclusive: boolean; 
   };
   const { name } = await repo.saveJson('locks', record);
   repo.heldLocks.add(name);
-  // Someone may have locked at the same moment: look again now that ours is visible.
+  // Someone may have locked at the same moment: look again now that ours is visible — on a
+  // store whose listing lags behind its writes, only after the lag.
+  if (repo.store.capabilities?.listAfterWrite === 'eventual') await new Promise((r) => setTimeout(r, EVENTUAL_LIST_LAG_MS));
   const after = await listLocks(repo);
   const raced = after.find((l) => l.name !== name && !repo.heldLocks.has(l.name) && (conflicts(opts.exclusive, l) || (l.record?.exclusive ?? false)));
   if (raced) {

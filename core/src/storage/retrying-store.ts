@@ -6,7 +6,7 @@
  * every call, and a call stops being waited for as soon as it aborts. A failure that stays
  * becomes a StorageError naming the store, with the provider's message and code.
  */
-import type { BlobInfo, BlobStore, ByteRange, StoreCallOptions, TemporarySweep } from '../api/storage.js';
+import type { BlobInfo, BlobStore, ByteRange, StoreCallOptions, StoreCapabilities, TemporarySweep } from '../api/storage.js';
 import { StorageError } from '../errors.js';
 import { debug } from '../util/logger.js';
 
@@ -90,8 +90,31 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+/** Lets at most `limit` calls run at once (a store's declared maxConcurrency). */
+class Gate {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      return await fn();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+/** Whole blobs kept for a store without ranges, so reading a pack piecewise fetches it once. */
+const WHOLE_BLOB_CACHE = 2;
+
 export class RetryingBlobStore implements BlobStore {
   readonly description: string;
+  readonly capabilities: StoreCapabilities;
+  private readonly gate: Gate | null;
+  private readonly wholeBlobs: Array<{ name: string; data: Promise<Buffer> }> = [];
   /** Retries made so far (a run records them). */
   retries = 0;
   putIfAbsent?: (name: string, data: Uint8Array, options?: StoreCallOptions) => Promise<boolean>;
@@ -103,6 +126,9 @@ export class RetryingBlobStore implements BlobStore {
     private readonly policy: RetryPolicy = DEFAULT_RETRY_POLICY,
   ) {
     this.description = inner.description;
+    this.capabilities = { ranges: true, listAfterWrite: 'strong', ...inner.capabilities };
+    const limit = this.capabilities.maxConcurrency;
+    this.gate = limit && limit > 0 ? new Gate(limit) : null;
     // Optional methods exist on the wrapper only where the provider has them: the core asks.
     const putIfAbsent = inner.putIfAbsent?.bind(inner);
     if (putIfAbsent) this.putIfAbsent = (name, data) => this.call(`putIfAbsent ${name}`, (o) => putIfAbsent(name, data, o));
@@ -117,7 +143,8 @@ export class RetryingBlobStore implements BlobStore {
       if (this.signal?.aborted) throw abortReason(this.signal);
       let err: unknown;
       try {
-        return await untilAborted(fn({ signal: this.signal }), this.signal);
+        const attemptCall = () => fn({ signal: this.signal });
+        return await untilAborted(this.gate ? this.gate.run(attemptCall) : attemptCall(), this.signal);
       } catch (e) {
         err = e;
       }
@@ -149,11 +176,27 @@ export class RetryingBlobStore implements BlobStore {
   }
 
   put(name: string, data: Uint8Array): Promise<void> {
+    this.forget(name);
     return this.call(`put ${name}`, (o) => this.inner.put(name, data, o));
   }
 
   get(name: string, range?: ByteRange): Promise<Buffer> {
+    if (range && this.capabilities.ranges === false) return this.getRangeOfWhole(name, range);
     return this.call(`get ${name}`, (o) => this.inner.get(name, range, o));
+  }
+
+  /** A range of a store that cannot read ranges: the whole blob (kept for the next pieces), sliced. */
+  private async getRangeOfWhole(name: string, range: ByteRange): Promise<Buffer> {
+    let hit = this.wholeBlobs.find((b) => b.name === name);
+    if (!hit) {
+      hit = { name, data: this.call(`get ${name}`, (o) => this.inner.get(name, undefined, o)) };
+      this.wholeBlobs.unshift(hit);
+      this.wholeBlobs.length = Math.min(this.wholeBlobs.length, WHOLE_BLOB_CACHE);
+      hit.data.catch(() => this.forget(name)); // a failed read is not kept
+    }
+    const whole = await hit.data;
+    if (range.offset > whole.length) throw new StorageError(`${this.description} refused: a range of "${name}" starts past its end`, undefined, 'permanent');
+    return whole.subarray(range.offset, Math.min(whole.length, range.offset + range.length));
   }
 
   list(prefix: string): Promise<BlobInfo[]> {
@@ -161,6 +204,7 @@ export class RetryingBlobStore implements BlobStore {
   }
 
   delete(name: string): Promise<void> {
+    this.forget(name);
     return this.call(`delete ${name}`, (o) => this.inner.delete(name, o));
   }
 
@@ -168,7 +212,14 @@ export class RetryingBlobStore implements BlobStore {
     return this.call(`stat ${name}`, (o) => this.inner.stat(name, o));
   }
 
+  /** A blob written or deleted is no longer what the whole-blob cache holds. */
+  private forget(name: string): void {
+    const i = this.wholeBlobs.findIndex((b) => b.name === name);
+    if (i >= 0) this.wholeBlobs.splice(i, 1);
+  }
+
   close(): Promise<void> {
+    this.wholeBlobs.length = 0;
     return this.inner.close();
   }
 }
