@@ -21,7 +21,8 @@ export interface CliResult {
 export interface HavenSandbox {
   root: string;
   env: NodeJS.ProcessEnv;
-  run(args: string[], options?: { user?: { uid: number; gid: number }; env?: NodeJS.ProcessEnv; cwd?: string }): Promise<CliResult>;
+  /** `umask`: run under this umask (e.g. 0o000, the worst case for file modes). */
+  run(args: string[], options?: { user?: { uid: number; gid: number }; env?: NodeJS.ProcessEnv; cwd?: string; umask?: number }): Promise<CliResult>;
   json<T = unknown>(args: string[], options?: { env?: NodeJS.ProcessEnv }): Promise<T>;
 }
 
@@ -55,9 +56,11 @@ export function havenSandbox(extraEnv: NodeJS.ProcessEnv = {}): HavenSandbox {
     new Promise((resolve, reject) => {
       // As another user: setpriv with --init-groups, so the user's groups (e.g. the admin
       // group) apply, as they would at a login; spawn's own uid option drops them.
-      const command = options.user
+      const node = options.user
         ? ['setpriv', `--reuid=${options.user.uid}`, `--regid=${options.user.gid}`, '--init-groups', process.execPath]
         : [process.execPath];
+      // A umask is set by a shell that then execs the command, so the pid stays the command's.
+      const command = options.umask === undefined ? node : ['sh', '-c', `umask ${options.umask.toString(8).padStart(3, '0')}; exec "$0" "$@"`, ...node];
       const child = spawn(command[0], [...command.slice(1), HAVEN_BIN, ...args], {
         env: { ...env, ...options.env },
         cwd: options.cwd ?? root,

@@ -91,13 +91,7 @@ describe('repository modes', () => {
     writeFileSync(path.join(source, 'a.txt'), 'alpha\n');
     writeFileSync(path.join(haven.root, 'pass'), 'a passphrase\n', { mode: 0o600 });
     const repo = path.join(haven.root, 'new', 'repo');
-    const code = await new Promise<number>((resolve) => {
-      const child = spawn('sh', ['-c', 'umask 000; exec "$0" "$@"', process.execPath, HAVEN_BIN, 'backup', source, '--to', `local:${repo}`, '--password-file', path.join(haven.root, 'pass')], {
-        env: haven.env,
-        stdio: 'ignore',
-      });
-      child.on('close', (c) => resolve(c ?? -1));
-    });
+    const { code } = await haven.run(['backup', source, '--to', `local:${repo}`, '--password-file', path.join(haven.root, 'pass')], { umask: 0o000 });
     expect(code).to.equal(0);
     const wrong: string[] = [];
     for (const rel of ['', ...listAll(repo)]) {

@@ -4,24 +4,10 @@
  * keeps the mode its owner gave it.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { tryLock } from '@haven/core/dist/util/file-lock.js';
-import { HAVEN_BIN, havenSandbox, tempDir, type CliResult, type HavenSandbox } from '../helpers/haven-cli.js';
-
-/** Runs the real CLI under `umask 000`, the worst case. */
-function havenUnderUmask000(haven: HavenSandbox, env: NodeJS.ProcessEnv, args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', 'umask 000; exec "$0" "$@"', process.execPath, HAVEN_BIN, ...args], { env: { ...haven.env, ...env }, cwd: haven.root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+import { havenSandbox, tempDir, type HavenSandbox } from '../helpers/haven-cli.js';
 
 const modeOf = (file: string) => statSync(file).mode & 0o777;
 
@@ -39,13 +25,13 @@ describe('state modes', () => {
     // A state folder Haven creates itself (the sandbox's own one already exists).
     const home = path.join(haven.root, 'fresh', 'haven');
     const env = { HAVEN_HOME: home };
-    const created = await havenUnderUmask000(haven, env, ['task', 'create', 'docs', '--source', source, '--dest', `local:${path.join(haven.root, 'repo')}`, '--no-encryption']);
+    const created = await haven.run(['task', 'create', 'docs', '--source', source, '--dest', `local:${path.join(haven.root, 'repo')}`, '--no-encryption'], { env, umask: 0o000 });
     expect(created.code, created.stderr).to.equal(0);
     expect(modeOf(path.join(haven.root, 'fresh')).toString(8)).to.equal('700');
     expect(modeOf(home).toString(8)).to.equal('700');
     expect(modeOf(path.join(home, 'tasks.json')).toString(8)).to.equal('600');
 
-    const run = await havenUnderUmask000(haven, env, ['run', 'docs']);
+    const run = await haven.run(['run', 'docs'], { env, umask: 0o000 });
     expect(run.code, run.stderr).to.equal(0);
     expect(modeOf(path.join(home, 'history')).toString(8)).to.equal('700');
     expect(modeOf(path.join(home, 'locks')).toString(8)).to.equal('700');
@@ -75,13 +61,13 @@ describe('state modes', () => {
     const system = path.join(haven.root, 'new-system');
     const env = { HAVEN_SYSTEM_DIR: system };
     const before = modeOf(home);
-    const created = await havenUnderUmask000(haven, env, ['task', 'create', 'docs', '--source', source, '--dest', `local:${path.join(haven.root, 'repo')}`, '--no-encryption']);
+    const created = await haven.run(['task', 'create', 'docs', '--source', source, '--dest', `local:${path.join(haven.root, 'repo')}`, '--no-encryption'], { env, umask: 0o000 });
     expect(created.code, created.stderr).to.equal(0);
     expect(modeOf(home)).to.equal(before);
     expect(modeOf(path.join(home, 'tasks.json')).toString(8)).to.equal('600');
 
     if (process.getuid?.() !== 0) return; // changing the system settings needs root
-    const disabled = await havenUnderUmask000(haven, env, ['plugins', 'disable', 'network']);
+    const disabled = await haven.run(['plugins', 'disable', 'network'], { env, umask: 0o000 });
     expect(disabled.code, disabled.stderr).to.equal(0);
     expect(modeOf(system).toString(8)).to.equal('755');
     expect(modeOf(path.join(system, 'settings.json')).toString(8)).to.equal('644');
