@@ -66,34 +66,41 @@ export class RepositoryServiceImpl implements RepositoryService {
   constructor(@inject(PluginHostId) private readonly plugins: PluginHost) {}
 
   async openStore(task: Task, options: OpenOptions = { create: false }): Promise<OpenedStore> {
+    const { store, password } = await this.openDestination(task, options);
+    return { store, password };
+  }
+
+  /** The destination's store, wrapped (the core retries and cancels around every call), and its password. */
+  private async openDestination(task: Task, options: OpenOptions): Promise<OpenedStore & { exists?: boolean }> {
     const { type, location } = parseDestination(task.destination);
     const provider = await this.plugins.storageProvider(type);
     const availability = await provider.checkAvailability(location);
     if (!availability.available) throw new SkippedError(`destination ${task.destination} is not available: ${availability.reason}`);
     const password = await resolvePassword(task);
-    // The core retries and cancels around every call of the provider's store.
-    return { store: new RetryingBlobStore(await this.openLocation(provider, location, options.create), options.signal), password };
+    return { ...(await this.openLocation(provider, location, options)), password };
   }
 
   /**
    * `create` reaches the provider only when there is no repository yet (a task's first
    * backup): a run first opens without it, and asks again with it only if that failed or found
-   * no repository.
+   * no repository. `exists` says what that first look found (undefined: not looked).
    */
-  private async openLocation(provider: StorageProvider, location: string, create: boolean): Promise<BlobStore> {
-    if (!create) return provider.open(location, { create: false });
-    const existing = await provider.open(location, { create: false }).catch(() => null);
+  private async openLocation(provider: StorageProvider, location: string, options: OpenOptions): Promise<{ store: BlobStore; exists?: boolean }> {
+    const wrap = (store: BlobStore) => new RetryingBlobStore(store, options.signal);
+    if (!options.create) return { store: wrap(await provider.open(location, { create: false })) };
+    const existing = await provider.open(location, { create: false }).then(wrap, () => null);
     if (existing) {
-      if (await repositoryExists(new RetryingBlobStore(existing)).catch(() => false)) return existing;
+      if (await repositoryExists(existing).catch(() => false)) return { store: existing, exists: true };
       await existing.close().catch(() => undefined);
     }
-    return provider.open(location, { create: true });
+    return { store: wrap(await provider.open(location, { create: true })), exists: false };
   }
 
   async open(task: Task, options: OpenOptions): Promise<Repository> {
-    const { store, password } = await this.openStore(task, options);
+    const { store, password, exists } = await this.openDestination(task, options);
     try {
-      if (options.create) return await openOrInitRepository(store, { password });
+      // A repository not there at the first look may be created meanwhile: openOrInit looks again.
+      if (options.create && !exists) return await openOrInitRepository(store, { password });
       return await openRepository(store, { password });
     } catch (err) {
       if (err instanceof RepositoryNotFoundError && !options.create) {
