@@ -23,8 +23,7 @@ import { UsageError } from '../errors.js';
 import { acquireLock } from '../repository/locks.js';
 import type { PackInfo } from '../repository/index.js';
 import { BlobType, type PackEntry } from '../repository/pack.js';
-import { reconcileIndex, type IndexReconciliation } from '../repository/index-maintenance.js';
-import { CONFIG_COPY_NAME, CONFIG_NAME } from '../repository/repo-config.js';
+import { prepareRepository } from './backup-preparation.js';
 import type { TemporarySweep } from '../api/storage.js';
 import { PackBuilder } from '../repository/packer.js';
 import type { Repository } from '../repository/repository.js';
@@ -85,28 +84,6 @@ const NO_COMPRESS = new Set(
 function noCompress(name: string): boolean {
   const dot = name.lastIndexOf('.');
   return dot > 0 && NO_COMPRESS.has(name.slice(dot + 1).toLowerCase());
-}
-
-/**
- * Before a backup: temporaries of dead writers go, the config's copy is made if missing, and the index is made to agree with the
- * packs in the store (index-maintenance.ts). A lost pack is said out loud: versions that used
- * it stay damaged until `haven repair snapshots`, but this run uploads again what it can.
- */
-async function prepareRepository(repo: Repository): Promise<IndexReconciliation & { temporaries: TemporarySweep | null; warnings: string[] }> {
-  const temporaries = repo.store.sweepTemporaries ? await repo.store.sweepTemporaries({ dryRun: false }) : null;
-  // Repositories made before the config was kept twice get their copy now; a damaged copy is replaced.
-  const config = await repo.store.get(CONFIG_NAME);
-  const copy = await repo.store.get(CONFIG_COPY_NAME).catch(() => null);
-  if (!copy?.equals(config)) await repo.store.put(CONFIG_COPY_NAME, config);
-  const reconciled = await reconcileIndex(repo);
-  const warnings: string[] = [];
-  if (reconciled.missingPacks.length) {
-    warnings.push(
-      `${reconciled.missingPacks.length} pack(s) of the repository at ${repo.store.description} are missing (${reconciled.missingPacks.map((p) => p.slice(0, 12)).join(', ')}): ` +
-        'this run uploaded again what the sources still hold; older versions that used them stay damaged (see `haven check`, then `haven repair index` and `haven repair snapshots`)',
-    );
-  }
-  return { ...reconciled, temporaries, warnings };
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import { listLocks, lockForReading } from '../repository/locks.js';
 import type { TemporarySweep } from '../api/storage.js';
-import { CONFIG_COPY_NAME, CONFIG_NAME } from '../repository/repo-config.js';
+import { CONFIG_COPY_NAME } from '../repository/repo-config.js';
 import type { PackInfo } from '../repository/index.js';
 import { packBlobName, packIdFromName, parsePack, readPackHeader, type PackEntry } from '../repository/pack.js';
 import { mapLimit, type Repository } from '../repository/repository.js';
@@ -85,7 +85,7 @@ async function doCheck(repo: Repository, opts: { readData: boolean }): Promise<C
   });
   report.packs = indexed.size;
   const copy = await repo.store.get(CONFIG_COPY_NAME).catch(() => null);
-  if (copy && !copy.equals(await repo.store.get(CONFIG_NAME))) {
+  if (copy && !copy.equals(repo.configBytes)) {
     problems.push({ kind: 'config-copy', message: `${CONFIG_COPY_NAME} differs from the config (the config is the valid one; the next backup writes the copy again)` });
   }
   if (repo.index.superseded.size) report.supersededIndexFiles = repo.index.superseded.size;

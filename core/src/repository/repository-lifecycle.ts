@@ -81,7 +81,8 @@ function missingConfigError(store: BlobStore, data: RepositoryData): RepositoryC
   );
 }
 
-async function readConfig(store: BlobStore): Promise<RepoConfig> {
+/** The config, parsed, and its bytes as stored. */
+async function readConfig(store: BlobStore): Promise<{ config: RepoConfig; raw: Buffer }> {
   let raw: Buffer;
   try {
     raw = await store.get(CONFIG_NAME);
@@ -92,13 +93,14 @@ async function readConfig(store: BlobStore): Promise<RepoConfig> {
     throw new RepositoryNotFoundError(`no Haven repository at ${store.description}`);
   }
   try {
-    return parseConfig(raw, store.description);
+    return { config: parseConfig(raw, store.description), raw };
   } catch (err) {
     if (!(err instanceof RepositoryNotFoundError)) throw err;
     // On a file system without hard links a config being created is visible before it is
     // whole (see LocalBlobStore.putIfAbsent): look once more before calling it unreadable.
     await sleep(CONFIG_REREAD_MS);
-    return parseConfig(await store.get(CONFIG_NAME), store.description);
+    raw = await store.get(CONFIG_NAME);
+    return { config: parseConfig(raw, store.description), raw };
   }
 }
 
@@ -153,12 +155,12 @@ async function keysFor(store: BlobStore, config: RepoConfig, password: string | 
 
 /** Opens a repository (derives the key once) and loads its index. */
 export async function openRepository(store: BlobStore, password: string | null): Promise<Repository> {
-  const config = await readConfig(store);
+  const { config, raw } = await readConfig(store);
   const keys = await keysFor(store, config, password);
   if (!configMacMatches(config, keys.macKey)) {
     throw new RepositoryCorruptError('the repository config does not match its keys (tampered or damaged config)');
   }
-  const repo = Repository.attach(store, config, keys);
+  const repo = Repository.attach(store, config, keys, raw);
   await repo.loadIndex();
   return repo;
 }
@@ -206,7 +208,7 @@ export async function initRepository(store: BlobStore, password: string | null, 
   }
   // A second copy, for `repair config` (an unencrypted repository's secrets live only there).
   await store.put(CONFIG_COPY_NAME, bytes);
-  return Repository.attach(store, config, keys);
+  return Repository.attach(store, config, keys, bytes);
 }
 
 /** Opens the repository, or creates it when there is none (the first backup of a task). */

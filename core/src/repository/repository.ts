@@ -67,6 +67,8 @@ export class Repository {
     readonly store: BlobStore,
     readonly config: RepoConfig,
     readonly keys: MasterKeys,
+    /** The config blob as stored (its copy must equal it byte for byte). */
+    readonly configBytes: Buffer,
   ) {
     this.cipher = new BlobCipher(keys.encKey);
     this.compressor = new Compressor(config.compression.level);
@@ -81,8 +83,8 @@ export class Repository {
   }
 
   /** Wraps a store whose config and keys are known (see repository-lifecycle.ts). */
-  static attach(store: BlobStore, config: RepoConfig, keys: MasterKeys): Repository {
-    return new Repository(store, config, keys);
+  static attach(store: BlobStore, config: RepoConfig, keys: MasterKeys, configBytes: Buffer): Repository {
+    return new Repository(store, config, keys, configBytes);
   }
 
   /** Adds a key for another password (same master keys). */
