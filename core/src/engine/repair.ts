@@ -12,9 +12,9 @@
  * original, which is deleted only once the new version and its trees are stored.
  * Run `repair index` first when the index itself is damaged.
  */
-import { acquireLock } from '../repository/locks.js';
-import { rebuildIndex, type IndexRepair } from '../repository/index-maintenance.js';
-import { BlobType, packBlobName, packIdFromName } from '../repository/pack.js';
+import { withExclusiveLock } from '../repository/locks.js';
+import { findLostPacks, rebuildIndex, type IndexRepair } from '../repository/index-maintenance.js';
+import { BlobType } from '../repository/pack.js';
 import type { PackInfo } from '../repository/index.js';
 import type { Repository } from '../repository/repository.js';
 import type { Snapshot } from '../repository/snapshot.js';
@@ -152,12 +152,8 @@ async function saveTrees(repo: Repository, trees: Map<string, Buffer>): Promise<
 }
 
 export async function runRepairSnapshots(repo: Repository, opts: { dryRun: boolean }): Promise<SnapshotRepairReport> {
-  const lock = await acquireLock(repo, { exclusive: true, purpose: 'repair snapshots' });
-  try {
-    const stored = new Set((await repo.store.list('data/')).map((i) => packIdFromName(i.name)).filter((id): id is string => id !== null));
-    // Lost only when a stat agrees with the listing (a listing may lag behind writes).
-    const lostPacks = new Set<string>();
-    for (const id of repo.index.packs.keys()) if (!stored.has(id) && !(await repo.store.stat(packBlobName(id)))) lostPacks.add(id);
+  return withExclusiveLock(repo, 'repair snapshots', async () => {
+    const lostPacks = new Set(await findLostPacks(repo));
     const time = new Date().toISOString();
     const rewriter = new TreeRewriter(repo, lostPacks, time);
     const { snapshots, damaged } = await loadAllSnapshots(repo);
@@ -189,16 +185,9 @@ export async function runRepairSnapshots(repo: Repository, opts: { dryRun: boole
     }
     for (const r of replacements) await repo.store.delete(`snapshots/${r.original}`);
     return report;
-  } finally {
-    await lock.release().catch(() => undefined);
-  }
+  });
 }
 
 export async function runRepairIndex(repo: Repository): Promise<IndexRepair> {
-  const lock = await acquireLock(repo, { exclusive: true, purpose: 'repair index' });
-  try {
-    return await rebuildIndex(repo);
-  } finally {
-    await lock.release().catch(() => undefined);
-  }
+  return withExclusiveLock(repo, 'repair index', () => rebuildIndex(repo));
 }

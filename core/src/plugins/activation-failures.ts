@@ -6,7 +6,6 @@
  * forgotten once that plugin activates, or its code changes.
  */
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import { readJsonFile, writeJsonFileAtomic } from '../util/json-file.js';
 import { withLock } from '../util/file-lock.js';
 
@@ -51,7 +50,7 @@ export class ActivationFailures {
   }
 
   private async change(fn: (all: FailureFile) => void): Promise<void> {
-    await fs.mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
+    // withLock and writeJsonFileAtomic create the state folder (private) when needed.
     await withLock(`${this.file}.lock`, 'plugin failure record', async () => {
       const all = await this.read();
       fn(all);

@@ -39,6 +39,20 @@ async function storedPacks(repo: Repository): Promise<BlobInfo[]> {
   return (await repo.store.list('data/')).filter((i) => packIdFromName(i.name) !== null);
 }
 
+/**
+ * Packs the index lists that the store no longer has. A listing may lag behind writes
+ * (eventual consistency): a pack is lost only when a direct stat says so too. Normally no pack
+ * is missed by the listing, and the stats cost nothing.
+ */
+export async function findLostPacks(repo: Repository, stored?: readonly BlobInfo[]): Promise<string[]> {
+  const present = new Set((stored ?? (await storedPacks(repo))).map((i) => packIdFromName(i.name)));
+  const lost: string[] = [];
+  await mapLimit([...repo.index.packs.keys()].filter((id) => !present.has(id)), 8, async (id) => {
+    if (!(await repo.store.stat(packBlobName(id)))) lost.push(id);
+  });
+  return lost;
+}
+
 export interface IndexReconciliation {
   /** Packs no index listed (left by an interrupted backup), indexed now. */
   recoveredPacks: number;
@@ -53,13 +67,7 @@ export interface IndexReconciliation {
 /** Backup start: makes the loaded index agree with the packs in the store (see above). */
 export async function reconcileIndex(repo: Repository): Promise<IndexReconciliation> {
   const stored = await storedPacks(repo);
-  const present = new Set(stored.map((i) => packIdFromName(i.name)!));
-  // A listing may lag behind writes (eventual consistency): a pack is missing only when a
-  // direct stat says so too. Normally no pack is missed, and this costs nothing.
-  const missing: string[] = [];
-  await mapLimit([...repo.index.packs.keys()].filter((id) => !present.has(id)), 8, async (id) => {
-    if (!(await repo.store.stat(packBlobName(id)))) missing.push(id);
-  });
+  const missing = await findLostPacks(repo, stored);
   const { packs: recovered } = await readHeaders(repo, stored.filter((i) => !repo.index.packs.has(packIdFromName(i.name)!)));
   const damaged = [...repo.damagedIndexFiles.keys()];
   const result: IndexReconciliation = { recoveredPacks: recovered.length, missingPacks: missing, supersededIndexFiles: 0, bytes: 0 };

@@ -139,6 +139,16 @@ export async function acquireLock(repo: Repository, opts: { exclusive: boolean; 
   return { name, exclusive: opts.exclusive, release };
 }
 
+/** Runs fn holding an exclusive lock (repairs, prune), released whatever happens. */
+export async function withExclusiveLock<T>(repo: Repository, purpose: string, fn: () => Promise<T>): Promise<T> {
+  const lock = await acquireLock(repo, { exclusive: true, purpose });
+  try {
+    return await fn();
+  } finally {
+    await lock.release().catch(() => undefined);
+  }
+}
+
 /** Removes stale locks (or every lock but ours with `all`); returns the ones removed. */
 export async function removeLocks(repo: Repository, opts: { all?: boolean } = {}): Promise<LockView[]> {
   const removed: LockView[] = [];
