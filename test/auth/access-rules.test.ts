@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { builtInRule } from '@haven/core/dist/auth/authorizer.js';
-import type { Identity } from '@haven/core/dist/auth/identity.js';
-import type { Task } from '@haven/core/dist/tasks/task.js';
+import { builtInRule } from '#core/auth/authorizer.js';
+import type { Identity } from '#core/auth/identity.js';
+import type { Task } from '#core/tasks/task.js';
 
 const user = (uid: number, isAdmin = false): Identity => ({ uid, gid: uid, name: `user${uid}`, groups: [], isAdmin });
 const task = (owner: number | null): Task => ({

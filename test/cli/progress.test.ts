@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { renderProgressLine } from '@haven/core/dist/cli/progress.js';
+import { renderProgressLine } from '#core/cli/progress.js';
 
 describe('progress line', () => {
   it('shows files, bytes, rate and current file while totals are unknown', () => {

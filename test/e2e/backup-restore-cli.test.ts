@@ -9,7 +9,7 @@ import { chmodSync, chownSync, mkdirSync, readFileSync, readdirSync, symlinkSync
 import * as path from 'node:path';
 import { FIXTURE_PLUGINS, REPO_ROOT, havenSandbox, type HavenSandbox } from '../helpers/haven-cli.js';
 import { ensureUser, isRoot, makeTraversable } from '../helpers/os-user.js';
-import type { RunRecord } from '@haven/core/api';
+import type { RunRecord } from '@haven/plugin-api';
 
 
 /** path -> sha256 (files), "-> target" (links), "dir" (folders), relative to root. */

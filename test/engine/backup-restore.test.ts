@@ -17,9 +17,9 @@ import {
   repositoryExists,
   restore,
   type Repository,
-} from '@haven/core/dist/engine/index.js';
-import { RepositoryNotFoundError, UsageError, WrongPasswordError } from '@haven/core/dist/errors.js';
-import { LocalBlobStore } from '@haven/plugin-local/dist/local-blob-store.js';
+} from '#core/engine/index.js';
+import { RepositoryNotFoundError, UsageError, WrongPasswordError } from '#core/errors.js';
+import { LocalBlobStore } from '#plugin-local/local-blob-store.js';
 import { META, addEdgeCases, compareTrees, tmp, writeRandomFile } from './engine-helpers.js';
 
 const MiB = 1024 * 1024;

@@ -16,11 +16,11 @@ import {
   restore,
   unlockRepository,
   type Repository,
-} from '@haven/core/dist/engine/index.js';
-import { RepositoryLockedError } from '@haven/core/dist/errors.js';
-import { BlobType, packBlobName } from '@haven/core/dist/repository/pack.js';
-import { serializeTree, type TreeNode } from '@haven/core/dist/repository/tree.js';
-import { LocalBlobStore } from '@haven/plugin-local/dist/local-blob-store.js';
+} from '#core/engine/index.js';
+import { RepositoryLockedError } from '#core/errors.js';
+import { BlobType, packBlobName } from '#core/repository/pack.js';
+import { serializeTree, type TreeNode } from '#core/repository/tree.js';
+import { LocalBlobStore } from '#plugin-local/local-blob-store.js';
 import { META, listAll, tmp, useScratchRepository, writeRandomFile } from './engine-helpers.js';
 
 describe('engine: check', function () {

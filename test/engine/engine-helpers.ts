@@ -21,8 +21,8 @@ import {
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LocalBlobStore } from '@haven/plugin-local/dist/local-blob-store.js';
-import { initRepository, type Repository } from '@haven/core/dist/engine/index.js';
+import { LocalBlobStore } from '#plugin-local/local-blob-store.js';
+import { initRepository, type Repository } from '#core/engine/index.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 

@@ -3,9 +3,9 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { backup, initRepository, listDir, restore } from '@haven/core/dist/engine/index.js';
-import { createHookSet } from '@haven/core/dist/hooks/hook-set.js';
-import { LocalBlobStore } from '@haven/plugin-local/dist/local-blob-store.js';
+import { backup, initRepository, listDir, restore } from '#core/engine/index.js';
+import { createHookSet } from '#core/hooks/hook-set.js';
+import { LocalBlobStore } from '#plugin-local/local-blob-store.js';
 import { META, tmp } from './engine-helpers.js';
 
 describe('engine: hooks', function () {

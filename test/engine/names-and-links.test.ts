@@ -6,9 +6,9 @@
 import { expect } from 'chai';
 import { linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { backup, listDir, restore, type Repository } from '@haven/core/dist/engine/index.js';
-import { BlobType } from '@haven/core/dist/repository/pack.js';
-import { serializeTree, type TreeNode } from '@haven/core/dist/repository/tree.js';
+import { backup, listDir, restore, type Repository } from '#core/engine/index.js';
+import { BlobType } from '#core/repository/pack.js';
+import { serializeTree, type TreeNode } from '#core/repository/tree.js';
 import { META, useScratchRepository, writeRandomFile } from './engine-helpers.js';
 
 const MiB = 1024 * 1024;

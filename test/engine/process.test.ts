@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { backup, check, initRepository, openRepository, type Repository } from '@haven/core/dist/engine/index.js';
-import { LocalBlobStore } from '@haven/plugin-local/dist/local-blob-store.js';
+import { backup, check, initRepository, openRepository, type Repository } from '#core/engine/index.js';
+import { LocalBlobStore } from '#plugin-local/local-blob-store.js';
 import { ensureUser, isRoot, makeTraversable } from '../helpers/os-user.js';
 import { META, REPO_ROOT, tmp, writeRandomFile } from './engine-helpers.js';
 

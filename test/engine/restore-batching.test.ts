@@ -6,9 +6,9 @@
 import { expect } from 'chai';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { backup, restore, type Repository } from '@haven/core/dist/engine/index.js';
-import { packBlobName } from '@haven/core/dist/repository/pack.js';
-import type { TreeNode } from '@haven/core/dist/repository/tree.js';
+import { backup, restore, type Repository } from '#core/engine/index.js';
+import { packBlobName } from '#core/repository/pack.js';
+import type { TreeNode } from '#core/repository/tree.js';
 import { META, useScratchRepository, writeRandomFile } from './engine-helpers.js';
 
 const MiB = 1024 * 1024;

@@ -3,8 +3,8 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { backup, check, initRepository, listDir, restore, type Repository } from '@haven/core/dist/engine/index.js';
-import { LocalBlobStore } from '@haven/plugin-local/dist/local-blob-store.js';
+import { backup, check, initRepository, listDir, restore, type Repository } from '#core/engine/index.js';
+import { LocalBlobStore } from '#plugin-local/local-blob-store.js';
 import { META, tmp, writeRandomFile } from './engine-helpers.js';
 
 describe('engine: sources and aborts', function () {

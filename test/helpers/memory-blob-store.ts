@@ -3,8 +3,8 @@
  * failure and signals honoured. It passes the conformance kit (test/storage/conformance.test.ts),
  * so tests that use it exercise the contract, not a lenient stand-in.
  */
-import { PermanentStoreError, StoreCancelledError, StoreNotFoundError } from '@haven/core/dist/api/index.js';
-import type { BlobInfo, BlobStore, ByteRange, StoreCallOptions } from '@haven/core/dist/api/index.js';
+import { PermanentStoreError, StoreCancelledError, StoreNotFoundError } from '@haven/plugin-api';
+import type { BlobInfo, BlobStore, ByteRange, StoreCallOptions } from '@haven/plugin-api';
 
 const NAME = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
 

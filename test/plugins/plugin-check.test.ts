@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { FIXTURE_PLUGINS, havenSandbox } from '../helpers/haven-cli.js';
-import type { PluginStoreCheck } from '@haven/core/dist/cli/commands/plugin-check.js';
+import type { PluginStoreCheck } from '#core/cli/commands/plugin-check.js';
 
 const CASES = 16;
 

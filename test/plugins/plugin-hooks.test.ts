@@ -6,9 +6,9 @@ import { expect } from 'chai';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { FIXTURE_PLUGINS, havenSandbox } from '../helpers/haven-cli.js';
-import { createHookSet } from '@haven/core/dist/hooks/hook-set.js';
-import { createPluginHooks, type TapFailure } from '@haven/core/dist/hooks/plugin-hooks.js';
-import type { Disposable } from '@haven/core/api';
+import { createHookSet } from '#core/hooks/hook-set.js';
+import { createPluginHooks, type TapFailure } from '#core/hooks/plugin-hooks.js';
+import type { Disposable } from '@haven/plugin-api';
 
 describe('plugin hooks', () => {
   it('lets a schedule tap veto a run, which is recorded as skipped with the reason', async () => {

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { PLUGIN_API_VERSION } from '@haven/core/dist/api/index.js';
+import { PLUGIN_API_VERSION } from '@haven/plugin-api';
 import { FIXTURE_PLUGINS, havenSandbox } from '../helpers/haven-cli.js';
 
 interface PluginInfo {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { validatePluginPackage } from '@haven/core/dist/plugins/plugin-manifest.js';
+import { validatePluginPackage } from '#core/plugins/plugin-manifest.js';
 
 const valid = () => ({
   name: 'p',

@@ -8,9 +8,9 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { LocalBlobStore } from '@haven/plugin-local/dist/local-blob-store.js';
-import { openOrInitRepository, type Repository } from '@haven/core/dist/engine/index.js';
-import type { BlobStore } from '@haven/core/dist/api/index.js';
+import { LocalBlobStore } from '#plugin-local/local-blob-store.js';
+import { openOrInitRepository, type Repository } from '#core/engine/index.js';
+import type { BlobStore } from '@haven/plugin-api';
 import { havenSandbox, tempDir } from '../helpers/haven-cli.js';
 
 const ROUNDS = 20;

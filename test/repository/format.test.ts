@@ -1,10 +1,10 @@
 /** Repository building blocks: chunker, blob envelope, pack header, index codec. */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { Chunker, ChunkBuffer, DEFAULT_CHUNKER, gearTable } from '@haven/core/dist/repository/chunker.js';
-import { BlobCipher, Compressor, Decompressor, FLAG_RAW, FLAG_ZSTD, IntegrityError, openMeta, sealMeta } from '@haven/core/dist/repository/crypto.js';
-import { BlobType, decodePackHeader, encodePackHeader, packTrailer, parsePack } from '@haven/core/dist/repository/pack.js';
-import { decodeIndex, encodeIndex } from '@haven/core/dist/repository/index.js';
+import { Chunker, ChunkBuffer, DEFAULT_CHUNKER, gearTable } from '#core/repository/chunker.js';
+import { BlobCipher, Compressor, Decompressor, FLAG_RAW, FLAG_ZSTD, IntegrityError, openMeta, sealMeta } from '#core/repository/crypto.js';
+import { BlobType, decodePackHeader, encodePackHeader, packTrailer, parsePack } from '#core/repository/pack.js';
+import { decodeIndex, encodeIndex } from '#core/repository/index.js';
 
 function chunk(data: Buffer, seed: Buffer): number[] {
   const cb = new ChunkBuffer(new Chunker(DEFAULT_CHUNKER, gearTable(seed)));

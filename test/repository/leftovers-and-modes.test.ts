@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { LocalBlobStore, temporaryPath } from '@haven/plugin-local/dist/local-blob-store.js';
+import { LocalBlobStore, temporaryPath } from '#plugin-local/local-blob-store.js';
 import { HAVEN_BIN, havenSandbox, tempDir } from '../helpers/haven-cli.js';
 import { listAll } from '../engine/engine-helpers.js';
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseSchedule } from '@haven/core/dist/schedule/schedule-spec.js';
+import { parseSchedule } from '#core/schedule/schedule-spec.js';
 
 describe('schedule specs', () => {
   const good: Array<[string, unknown]> = [

@@ -7,10 +7,10 @@ import { expect } from 'chai';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isStampAlive, ownStamp } from '@haven/core/dist/util/process-identity.js';
-import { tryLock } from '@haven/core/dist/util/file-lock.js';
-import { LocalBlobStore } from '@haven/plugin-local/dist/local-blob-store.js';
-import { openRepository } from '@haven/core/dist/engine/index.js';
+import { isStampAlive, ownStamp } from '#core/util/process-identity.js';
+import { tryLock } from '#core/util/file-lock.js';
+import { LocalBlobStore } from '#plugin-local/local-blob-store.js';
+import { openRepository } from '#core/engine/index.js';
 import { havenSandbox, tempDir } from '../helpers/haven-cli.js';
 
 const OTHER_BOOT = '00000000-0000-4000-8000-000000000000';

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { RunRecord } from '@haven/core/dist/api/index.js';
+import type { RunRecord } from '@haven/plugin-api';
 import { HAVEN_BIN, havenSandbox, type HavenSandbox } from '../helpers/haven-cli.js';
 
 function packCount(repo: string): number {

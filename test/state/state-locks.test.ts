@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFile
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isProcessAlive, tryLock, type LockOwner } from '@haven/core/dist/util/file-lock.js';
+import { isProcessAlive, tryLock, type LockOwner } from '#core/util/file-lock.js';
 import { REPO_ROOT, havenSandbox, tempDir } from '../helpers/haven-cli.js';
 
 const LOCK_MODULE = pathToFileURL(path.join(REPO_ROOT, 'core', 'dist', 'util', 'file-lock.js')).href;

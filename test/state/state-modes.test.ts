@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { tryLock } from '@haven/core/dist/util/file-lock.js';
+import { tryLock } from '#core/util/file-lock.js';
 import { havenSandbox, tempDir, type HavenSandbox } from '../helpers/haven-cli.js';
 
 const modeOf = (file: string) => statSync(file).mode & 0o777;

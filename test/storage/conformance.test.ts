@@ -4,9 +4,9 @@
  */
 import { expect } from 'chai';
 import { readdirSync } from 'node:fs';
-import { LocalBlobStore } from '@haven/plugin-local/dist/local-blob-store.js';
-import { describeBlobStore, runConformance, type ConformanceResult } from '@haven/core/conformance';
-import type { BlobInfo, ByteRange, StoreCallOptions } from '@haven/core/dist/api/index.js';
+import { LocalBlobStore } from '#plugin-local/local-blob-store.js';
+import { describeBlobStore, runConformance, type ConformanceResult } from '@haven/plugin-api/conformance';
+import type { BlobInfo, ByteRange, StoreCallOptions } from '@haven/plugin-api';
 import { tempDir } from '../helpers/haven-cli.js';
 import { MemoryBlobStore } from '../helpers/memory-blob-store.js';
 

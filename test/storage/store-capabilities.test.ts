@@ -7,9 +7,9 @@ import { expect } from 'chai';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { BlobInfo, ByteRange, StoreCallOptions, StoreCapabilities } from '@haven/core/dist/api/index.js';
-import { backup, check, initRepository, openRepository, restore } from '@haven/core/dist/engine/index.js';
-import { RetryingBlobStore } from '@haven/core/dist/storage/retrying-store.js';
+import type { BlobInfo, ByteRange, StoreCallOptions, StoreCapabilities } from '@haven/plugin-api';
+import { backup, check, initRepository, openRepository, restore } from '#core/engine/index.js';
+import { RetryingBlobStore } from '#core/storage/retrying-store.js';
 import { MemoryBlobStore } from '../helpers/memory-blob-store.js';
 import { META, compareTrees, tmp } from '../engine/engine-helpers.js';
 

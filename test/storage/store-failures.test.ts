@@ -9,9 +9,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { RetryingBlobStore } from '@haven/core/dist/storage/retrying-store.js';
-import { StorageError } from '@haven/core/dist/errors.js';
-import type { BlobInfo, BlobStore } from '@haven/core/dist/api/index.js';
+import { RetryingBlobStore } from '#core/storage/retrying-store.js';
+import { StorageError } from '#core/errors.js';
+import type { BlobInfo, BlobStore } from '@haven/plugin-api';
 import { FIXTURE_PLUGINS, HAVEN_BIN, havenSandbox, type HavenSandbox } from '../helpers/haven-cli.js';
 import { compareTrees } from '../engine/engine-helpers.js';
 

@@ -4,7 +4,7 @@
  * rules underneath (runs and restores execute with the caller's rights).
  */
 import { inject, injectable } from 'inversify';
-import type { AuthAction, AuthRequest } from '../api/index.js';
+import type { AuthAction, AuthRequest } from '@haven/plugin-api';
 import { HookSetId } from '../di/service-identifiers.js';
 import type { HookSet } from '../hooks/hook-set.js';
 import { DeniedError } from '../errors.js';

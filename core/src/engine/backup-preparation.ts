@@ -5,7 +5,7 @@
  * loud: versions that used it stay damaged until `haven repair snapshots`, but this run uploads
  * again what it can.
  */
-import type { TemporarySweep } from '../api/storage.js';
+import type { TemporarySweep } from '@haven/plugin-api';
 import { reconcileIndex, type IndexReconciliation } from '../repository/index-maintenance.js';
 import { CONFIG_COPY_NAME } from '../repository/repo-config.js';
 import type { Repository } from '../repository/repository.js';

@@ -7,7 +7,7 @@
  * Problems name the pack and the (snapshot, path) pairs they affect.
  */
 import { listLocks, lockForReading } from '../repository/locks.js';
-import type { TemporarySweep } from '../api/storage.js';
+import type { TemporarySweep } from '@haven/plugin-api';
 import { CONFIG_COPY_NAME } from '../repository/repo-config.js';
 import type { PackInfo } from '../repository/index.js';
 import { packBlobName, packIdFromName, parsePack, readPackHeader, type PackEntry } from '../repository/pack.js';

@@ -2,7 +2,7 @@
  * The backup engine's public facade: repositories, backup, restore, check, browsing.
  * The CLI and the task service call only these.
  */
-import type { BlobStore } from '../api/storage.js';
+import type { BlobStore } from '@haven/plugin-api';
 import { acquireLock, listLocks, removeLocks, type LockHandle, type LockView } from '../repository/locks.js';
 import type { Repository } from '../repository/repository.js';
 import {

@@ -50,7 +50,7 @@ import {
   type Stats,
 } from 'node:fs';
 import * as path from 'node:path';
-import type { RunError } from '../api/records.js';
+import type { RunError } from '@haven/plugin-api';
 import { UsageError } from '../errors.js';
 import { lockForReading } from '../repository/locks.js';
 import { indexUnlistedPacksInMemory } from '../repository/index-maintenance.js';

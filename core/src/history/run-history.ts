@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { inject, injectable } from 'inversify';
 import { HavenPaths as HavenPathsId } from '../di/service-identifiers.js';
 import type { HavenPaths } from '../config/haven-paths.js';
-import type { RunRecord } from '../api/index.js';
+import type { RunRecord } from '@haven/plugin-api';
 import { readJsonFile, writeJsonFileAtomic } from '../util/json-file.js';
 import { isStampAlive, ownStamp } from '../util/process-identity.js';
 import { warn } from '../util/logger.js';

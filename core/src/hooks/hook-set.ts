@@ -12,7 +12,7 @@ import type {
   ScanEntry,
   SourceClaim,
   Veto,
-} from '../api/index.js';
+} from '@haven/plugin-api';
 
 const { AsyncSeriesBailHook, AsyncSeriesHook, AsyncSeriesWaterfallHook } = tapable;
 

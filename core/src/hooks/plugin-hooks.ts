@@ -4,8 +4,8 @@
  * recorded as the plugin's failure and the hook goes on as if the tap had no opinion —
  * except authorization, which fails closed (a broken guard denies).
  */
-import type { Disposable, PluginHooks, Tappable, TapOptions, Veto } from '../api/index.js';
-import { toDisposable } from '../api/index.js';
+import type { Disposable, PluginHooks, Tappable, TapOptions, Veto } from '@haven/plugin-api';
+import { toDisposable } from '@haven/plugin-api';
 import type { HookSet } from './hook-set.js';
 
 /** A failure of a plugin's tap, kept for `haven plugins info` and the logs. */

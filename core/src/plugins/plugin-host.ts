@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inject, injectable } from 'inversify';
 import semver from 'semver';
-import { PLUGIN_API_VERSION } from '../api/index.js';
-import type { Disposable, PluginContext, PluginModule, StorageProvider } from '../api/index.js';
+import { PLUGIN_API_VERSION } from '@haven/plugin-api';
+import type { Disposable, PluginContext, PluginModule, StorageProvider } from '@haven/plugin-api';
 import {
   HavenPaths as HavenPathsId,
   HookSetId,

@@ -5,7 +5,7 @@
  */
 import { Ajv, type ErrorObject } from 'ajv';
 import semver from 'semver';
-import type { PluginManifest } from '../api/index.js';
+import type { PluginManifest } from '@haven/plugin-api';
 
 export interface PluginPackage {
   name: string;

@@ -3,8 +3,8 @@
  * provider; registering a second is refused with both plugins named.
  */
 import { injectable } from 'inversify';
-import type { Disposable, StorageProvider } from '../api/index.js';
-import { toDisposable } from '../api/index.js';
+import type { Disposable, StorageProvider } from '@haven/plugin-api';
+import { toDisposable } from '@haven/plugin-api';
 
 export interface StorageProviderRegistry {
   register(pluginId: string, provider: StorageProvider): Disposable;

@@ -10,7 +10,7 @@
  * - `haven repair index` (exclusive lock): the index rebuilt from every pack header, every
  *   older index blob deleted, temporaries of dead writers removed.
  */
-import type { BlobInfo, TemporarySweep } from '../api/storage.js';
+import type { BlobInfo, TemporarySweep } from '@haven/plugin-api';
 import type { PackInfo } from './index.js';
 import { packBlobName, packIdFromName, readPackHeader } from './pack.js';
 import { mapLimit, type Repository } from './repository.js';

@@ -6,7 +6,7 @@
  * Offsets are implied: blob k starts where blob k-1 ended (the first at 0).
  */
 import { randomBytes } from 'node:crypto';
-import type { BlobStore } from '../api/storage.js';
+import type { BlobStore } from '@haven/plugin-api';
 import { BlobCipher, Compressor, Decompressor, ID_LEN, IntegrityError, openMeta, sealMeta } from './crypto.js';
 
 export const PACK_MAGIC = Buffer.from('HVP1');

@@ -5,7 +5,7 @@
  * that never existed from one whose config was lost), and rebuilding a lost config.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BlobStore } from '../api/storage.js';
+import type { BlobStore } from '@haven/plugin-api';
 import {
   HavenError,
   RepositoryCorruptError,

@@ -12,7 +12,7 @@
  *   locks/<id>             locks (sealed JSON)
  */
 import { randomBytes } from 'node:crypto';
-import type { BlobStore } from '../api/storage.js';
+import type { BlobStore } from '@haven/plugin-api';
 import { RepositoryCorruptError, UsageError } from '../errors.js';
 import {
   BlobCipher,

@@ -6,7 +6,7 @@
  * every call, and a call stops being waited for as soon as it aborts. A failure that stays
  * becomes a StorageError naming the store, with the provider's message and code.
  */
-import type { BlobInfo, BlobStore, ByteRange, StoreCallOptions, StoreCapabilities, TemporarySweep } from '../api/storage.js';
+import type { BlobInfo, BlobStore, ByteRange, StoreCallOptions, StoreCapabilities, TemporarySweep } from '@haven/plugin-api';
 import { StorageError } from '../errors.js';
 import { debug } from '../util/logger.js';
 

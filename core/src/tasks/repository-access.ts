@@ -5,7 +5,7 @@
  */
 import { open } from 'node:fs/promises';
 import { inject, injectable } from 'inversify';
-import type { BlobStore, StorageProvider } from '../api/storage.js';
+import type { BlobStore, StorageProvider } from '@haven/plugin-api';
 import { PluginHost as PluginHostId } from '../di/service-identifiers.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import { openOrInitRepository, openRepository, repositoryExists, type Repository } from '../engine/index.js';

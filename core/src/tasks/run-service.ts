@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { inject, injectable } from 'inversify';
-import type { RunRecord, RunRequest, RunTrigger } from '../api/index.js';
+import type { RunRecord, RunRequest, RunTrigger } from '@haven/plugin-api';
 import {
   HavenPaths as HavenPathsId,
   HookSetId,

@@ -2,7 +2,7 @@
  * Messages to stderr. stdout belongs to command output (and to the one JSON document of
  * --json). Debug lines appear only with --debug / HAVEN_DEBUG.
  */
-import type { PluginLogger } from '../api/index.js';
+import type { PluginLogger } from '@haven/plugin-api';
 
 export const isDebug = (): boolean => process.env.HAVEN_DEBUG === '1';
 

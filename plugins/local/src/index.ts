@@ -2,7 +2,7 @@
  * Plugin `local`: registers the local-folder storage provider. Activated on first use of a
  * `local:` destination.
  */
-import type { PluginContext } from '@haven/core/api';
+import type { PluginContext } from '@haven/plugin-api';
 import { LocalStorageProvider } from './local-storage-provider.js';
 
 export { LocalBlobStore } from './local-blob-store.js';

@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { BlobInfo, BlobStore, ByteRange, TemporarySweep } from '@haven/core/api';
+import type { BlobInfo, BlobStore, ByteRange, TemporarySweep } from '@haven/plugin-api';
 
 const NAME_SEGMENT = /^[A-Za-z0-9._-]+$/;
 const TEMP_MARK = '.tmp-';

@@ -3,7 +3,7 @@
  */
 import { constants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { Availability, BlobStore, OpenOptions, StorageProvider } from '@haven/core/api';
+import type { Availability, BlobStore, OpenOptions, StorageProvider } from '@haven/plugin-api';
 import { LocalBlobStore } from './local-blob-store.js';
 
 async function nearestExisting(dir: string): Promise<string> {

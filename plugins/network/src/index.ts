@@ -3,7 +3,7 @@
  * `"available": false`, so the host never activates it and says so in `haven plugins info`
  * and when a task uses it. It registers nothing: it never pretends to back up.
  */
-import type { PluginContext } from '@haven/core/api';
+import type { PluginContext } from '@haven/plugin-api';
 
 export function activate(context: PluginContext): void {
   context.log.debug('network: declared only, not implemented in this version');

@@ -14,7 +14,7 @@ import { printJson, printLines, type CommonOptions } from '../output.js';
 import type { CommandAction } from '../command-action.js';
 import type { PluginHost } from '../../plugins/plugin-host.js';
 import { ExitCode, SkippedError, UsageError } from '../../errors.js';
-import { formatCase, formatSummary, runConformance, runPrefix, type CaseResult, type ConformanceResult } from '../../storage/conformance/index.js';
+import { formatCase, formatSummary, runConformance, runPrefix, type CaseResult, type ConformanceResult } from '@haven/plugin-api/conformance';
 
 export interface PluginStoreCheck extends ConformanceResult {
   plugin: string;

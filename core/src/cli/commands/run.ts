@@ -1,7 +1,7 @@
 /** `haven run NAME` and the one-shot `haven backup SOURCE... --to DEST`. */
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import type { RunRecord } from '../../api/index.js';
+import type { RunRecord } from '@haven/plugin-api';
 import { services } from '../cli-context.js';
 import { createProgress } from '../progress.js';
 import { formatBytes, printJson, printLines, type CommonOptions } from '../output.js';

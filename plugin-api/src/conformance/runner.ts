@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { BlobStore } from '../../api/storage.js';
+import type { BlobStore } from '../storage.js';
 import { CaseSkipped, mapLimit } from './assertions.js';
 import { CONFORMANCE_CASES } from './cases.js';
 import { ScopedBlobStore } from './scoped-store.js';

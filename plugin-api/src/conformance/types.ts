@@ -1,5 +1,5 @@
 /** The shapes of the storage conformance kit: a case, what it is given, what a run reports. */
-import type { BlobStore } from '../../api/storage.js';
+import type { BlobStore } from '../storage.js';
 
 /** What a case may tune; the runner fills in the defaults (DEFAULT_SETTINGS). */
 export interface ConformanceSettings {

@@ -1,5 +1,5 @@
 /** Cases on what API 1.1 added: putIfAbsent and cancellation through a signal. */
-import type { BlobStore } from '../../api/storage.js';
+import type { BlobStore } from '../storage.js';
 import type { ConformanceCase } from './types.js';
 import { completesOrCancels, expectBytes, expectEqual, expectListing, fail, randomBlob, settleAll } from './assertions.js';
 

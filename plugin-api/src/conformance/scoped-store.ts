@@ -4,7 +4,7 @@
  * list('') shows only their own blobs. It adds nothing else: ranges, signals and the optional
  * putIfAbsent pass through unchanged.
  */
-import type { BlobInfo, BlobStore, ByteRange, StoreCallOptions } from '../../api/storage.js';
+import type { BlobInfo, BlobStore, ByteRange, StoreCallOptions } from '../storage.js';
 import { fail } from './assertions.js';
 
 export class ScopedBlobStore implements BlobStore {

@@ -1,6 +1,6 @@
 /**
  * The kit as mocha tests: one `it` per case. Uses mocha's globals only when called, so
- * importing `@haven/core/conformance` outside mocha (the CLI) works.
+ * importing `@haven/plugin-api/conformance` outside mocha (the CLI) works.
  */
 import { CONFORMANCE_CASES } from './cases.js';
 import { casePrefix, runCase, runPrefix, type OpenStore } from './runner.js';

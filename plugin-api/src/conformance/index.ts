@@ -1,6 +1,6 @@
 /**
- * The storage conformance kit (`@haven/core/conformance`): checks that a BlobStore keeps the
- * contract of core/src/api/storage.ts, from mocha (`describeBlobStore`), from any code
+ * The storage conformance kit (`@haven/plugin-api/conformance`): checks that a BlobStore keeps the
+ * contract of storage.ts, from mocha (`describeBlobStore`), from any code
  * (`runConformance`) or from the CLI (`haven plugins check`). See docs/plugins.md.
  */
 export { CONFORMANCE_CASES } from './cases.js';
