@@ -11,6 +11,7 @@ export const PLUGIN_API_VERSION = '1.1.0';
 export * from './disposable.js';
 export * from './storage.js';
 export * from './store-errors.js';
+export * from './list-helpers.js';
 export * from './source.js';
 export * from './records.js';
 export * from './hooks.js';

@@ -2,8 +2,9 @@
  * Storage providers: the transport layer. A provider knows named blobs, never backups:
  * chunking, packing, encryption and snapshots belong to the core's repository.
  *
- * Stable since API 1.0.0; `BlobStore.putIfAbsent`, `sweepTemporaries`, `capabilities` and the
- * `StoreCallOptions` argument added in 1.1.0.
+ * Stable since API 1.0.0; `BlobStore.putIfAbsent`, `sweepTemporaries`, `capabilities`,
+ * `freeSpace`, `putStream`, `getStream`, the `StoreCallOptions` argument and `list` as an async
+ * iterable added in 1.1.0.
  */
 
 /** A byte range of a blob, for partial reads (pack files are read piecewise). */
@@ -45,10 +46,24 @@ export interface BlobStore {
    * Overwrites an existing blob of the same name.
    */
   put(name: string, data: Uint8Array, options?: StoreCallOptions): Promise<void>;
-  /** Reads a blob, or a range of it. Rejects with an error whose code is 'ENOENT' when it does not exist. */
+  /**
+   * Reads a blob, or a range of it. Rejects with an error whose code is 'ENOENT' when it does
+   * not exist — and only then: a store that cannot be reached (a drive unplugged, a server
+   * down) must never answer "not found", or the core would take present data for lost.
+   *
+   * Ranges (enforced by the conformance kit): the bytes from `offset` up to
+   * `offset + length` or the end of the blob, whichever comes first; a zero `length`, or an
+   * `offset` equal to the size, gives an empty Buffer; an `offset` past the size rejects (any
+   * code but ENOENT).
+   */
   get(name: string, range?: ByteRange, options?: StoreCallOptions): Promise<Buffer>;
-  /** Lists every blob whose name starts with `prefix` (e.g. `snapshots/`), in no set order. */
-  list(prefix: string, options?: StoreCallOptions): Promise<BlobInfo[]>;
+  /**
+   * Lists every blob whose name starts with `prefix` (e.g. `snapshots/`), in no set order,
+   * never a temporary of a `put` in progress. Since API 1.1.0 it may return an async iterable
+   * instead of an array, so a store with millions of objects can page through them; the core
+   * accepts both.
+   */
+  list(prefix: string, options?: StoreCallOptions): Promise<BlobInfo[]> | AsyncIterable<BlobInfo>;
   /** Deletes a blob; deleting a missing blob is not an error. */
   delete(name: string, options?: StoreCallOptions): Promise<void>;
   /** Size of a blob, or null when it does not exist. */
@@ -69,6 +84,25 @@ export interface BlobStore {
    * those of a writer still at work; with `dryRun` only counts them. Optional, since API 1.1.0.
    */
   sweepTemporaries?(options: { dryRun: boolean }): Promise<TemporarySweep>;
+  /**
+   * Bytes that can still be written at this destination (free space, or what is left of a
+   * quota), or undefined when the store cannot tell right now. The core refuses a backup up
+   * front when it plainly needs more. Optional, since API 1.1.0.
+   */
+  freeSpace?(options?: StoreCallOptions): Promise<number | undefined>;
+  /**
+   * `put` from a stream of chunks whose total is `size` bytes, for blobs too large to hold in
+   * one buffer; same atomicity as `put` (a reader never sees a partial blob). The core calls
+   * it with a fresh stream for each attempt. A store without it is given the chunks joined
+   * into one buffer through `put`. Optional, since API 1.1.0.
+   */
+  putStream?(name: string, data: AsyncIterable<Uint8Array>, size: number, options?: StoreCallOptions): Promise<void>;
+  /**
+   * `get` as a stream of chunks. Rejects (before the first chunk) exactly as `get` does,
+   * ENOENT included; the range rules are `get`'s. A store without it is read through `get`.
+   * Optional, since API 1.1.0.
+   */
+  getStream?(name: string, range?: ByteRange, options?: StoreCallOptions): Promise<AsyncIterable<Uint8Array>>;
 }
 
 /**
@@ -86,6 +120,14 @@ export interface StoreCapabilities {
    * before re-reading the locks, and confirms a pack it misses with `stat`.
    */
   listAfterWrite?: 'strong' | 'eventual';
+  /**
+   * Whether `put` over an existing blob replaces it atomically, so a reader sees the old blob
+   * or the new one, whole (default true: the 1.0 contract of `put`). A store that cannot (some
+   * network file systems, WebDAV servers that truncate then write) says false, and the core
+   * then never overwrites a blob that others may be reading: a lock is refreshed by writing a
+   * new lock blob and deleting the old one.
+   */
+  atomicReplace?: boolean;
 }
 
 /** What `sweepTemporaries` found (and removed unless it was a dry run). */
@@ -108,9 +150,12 @@ export interface OpenOptions {
   /** Provider credentials, already read from files or the environment by the host. */
   credentials?: Record<string, string>;
   /**
-   * Create the location if it does not exist. Set only when a task's run found no repository
-   * there with `create` unset (its first backup): the core first opens without it. Must be
-   * idempotent — two first backups at once may both set it for the same location.
+   * Create the location if it does not exist. Set exactly when: a task's run found no
+   * repository there with `create` unset (its first backup: the core first opens without it),
+   * and `haven plugins check`. Every other open (restore, check, snapshots, later runs) leaves
+   * it unset, and the store should then fail if the location is not there rather than make
+   * an empty one. Must be idempotent: two first backups at once may both set it for the same
+   * location, and it may be set for a location that already exists.
    */
   create?: boolean;
 }

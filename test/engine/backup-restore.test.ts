@@ -19,7 +19,7 @@ import {
   type Repository,
 } from '#core/engine/index.js';
 import { RepositoryNotFoundError, UsageError, WrongPasswordError } from '#core/errors.js';
-import { LocalBlobStore } from '#plugin-local/local-blob-store.js';
+import { localStore } from '../helpers/local-store.js';
 import { META, addEdgeCases, compareTrees, tmp, writeRandomFile } from './engine-helpers.js';
 
 const MiB = 1024 * 1024;
@@ -50,7 +50,7 @@ describe('engine: backup and restore', function () {
   });
 
   it('creates an encrypted repository and refuses to create a second one', async function () {
-    const store = new LocalBlobStore(repoDir);
+    const store = localStore(repoDir);
     expect(await repositoryExists(store)).to.equal(false);
     repo = await initRepository(store, { password: 'correct horse' });
     expect(await repositoryExists(store)).to.equal(true);
@@ -64,7 +64,7 @@ describe('engine: backup and restore', function () {
   });
 
   it('rejects a wrong password, a missing password, and a password for an unencrypted repository', async function () {
-    const store = new LocalBlobStore(repoDir);
+    const store = localStore(repoDir);
     const attempt = async (pw: string | null, s = store) => {
       try {
         const r = await openRepository(s, { password: pw });
@@ -77,10 +77,10 @@ describe('engine: backup and restore', function () {
     expect(await attempt('wrong password')).to.be.instanceOf(WrongPasswordError);
     expect(await attempt(null)).to.be.instanceOf(UsageError);
     const plainDir = path.join(work, 'plain-repo');
-    const plain = await initRepository(new LocalBlobStore(plainDir), { password: null });
+    const plain = await initRepository(localStore(plainDir), { password: null });
     await plain.close();
-    expect(await attempt('x', new LocalBlobStore(plainDir))).to.be.instanceOf(UsageError);
-    expect(await attempt(null, new LocalBlobStore(path.join(work, 'nothing-here')))).to.be.instanceOf(RepositoryNotFoundError);
+    expect(await attempt('x', localStore(plainDir))).to.be.instanceOf(UsageError);
+    expect(await attempt(null, localStore(path.join(work, 'nothing-here')))).to.be.instanceOf(RepositoryNotFoundError);
     const ok = await openRepository(store, { password: 'correct horse' });
     await ok.close();
   });
@@ -175,7 +175,7 @@ describe('engine: backup and restore', function () {
       big = path.join(work, 'big');
       mkdirSync(big);
       writeRandomFile(path.join(big, 'random.bin'), 100 * MiB);
-      bigRepo = await initRepository(new LocalBlobStore(path.join(work, 'big-repo')), { password: null });
+      bigRepo = await initRepository(localStore(path.join(work, 'big-repo')), { password: null });
     });
     after(async function () {
       await bigRepo?.close();

@@ -20,7 +20,7 @@ import {
 import { RepositoryLockedError } from '#core/errors.js';
 import { BlobType, packBlobName } from '#core/repository/pack.js';
 import { serializeTree, type TreeNode } from '#core/repository/tree.js';
-import { LocalBlobStore } from '#plugin-local/local-blob-store.js';
+import { localStore } from '../helpers/local-store.js';
 import { META, listAll, tmp, useScratchRepository, writeRandomFile } from './engine-helpers.js';
 
 describe('engine: check', function () {
@@ -50,7 +50,7 @@ describe('engine: check', function () {
     for (let i = 0; i < 16; i++) bytes[entry.offset + 100 + i] ^= 0xff;
     writeFileSync(packFile, bytes);
 
-    const fresh = await openRepository(new LocalBlobStore(repoDir), { password: 'pw' });
+    const fresh = await openRepository(localStore(repoDir), { password: 'pw' });
     try {
       const quick = await check(fresh, { readData: false });
       expect(quick.problems.filter((p) => p.kind === 'damaged-pack')).to.have.length(0); // header intact
@@ -78,7 +78,7 @@ describe('engine: check', function () {
 
   it('reports a missing pack', async function () {
     const dir = path.join(work, 'repo-missing');
-    const r = await initRepository(new LocalBlobStore(dir), { password: null });
+    const r = await initRepository(localStore(dir), { password: null });
     const src = path.join(work, 'src2');
     mkdirSync(src);
     writeFileSync(path.join(src, 'a.txt'), 'a'.repeat(5000));
@@ -199,12 +199,12 @@ describe('engine: locks', function () {
   });
 
   it('an exclusive lock of a live process blocks a backup; stale locks are reported, block with a clear message, and can be removed', async function () {
-    const a = await initRepository(new LocalBlobStore(repoDir), { password: null });
+    const a = await initRepository(localStore(repoDir), { password: null });
     const src = path.join(work, 'src');
     mkdirSync(src);
     writeFileSync(path.join(src, 'f'), 'x');
     const held = await lockRepository(a, { exclusive: true, purpose: 'prune' });
-    const b = await openRepository(new LocalBlobStore(repoDir), { password: null });
+    const b = await openRepository(localStore(repoDir), { password: null });
     let err: unknown;
     try {
       await backup(b, { sources: [src], excludes: [], meta: META() });
@@ -238,7 +238,7 @@ describe('engine: locks', function () {
   });
 
   it('check lists stale locks', async function () {
-    const r = await openRepository(new LocalBlobStore(repoDir), { password: null });
+    const r = await openRepository(localStore(repoDir), { password: null });
     await r.saveJson('locks', { exclusive: false, host: 'elsewhere', pid: 1, user: 'ghost', time: '2020-01-01T00:00:00.000Z', refreshed: '2020-01-01T00:00:00.000Z' });
     const report = await check(r, { readData: false });
     expect(report.staleLocks).to.have.length(1);

@@ -21,7 +21,7 @@ import {
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LocalBlobStore } from '#plugin-local/local-blob-store.js';
+import { localStore } from '../helpers/local-store.js';
 import { initRepository, type Repository } from '#core/engine/index.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -45,7 +45,7 @@ export function useScratchRepository(prefix: string, password: string | null, us
   before(async function () {
     const work = tmp(prefix);
     const repoDir = path.join(work, 'repo');
-    scratch = { work, repoDir, repo: await initRepository(new LocalBlobStore(repoDir), { password }) };
+    scratch = { work, repoDir, repo: await initRepository(localStore(repoDir), { password }) };
     use(scratch);
   });
   after(async function () {

@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { backup, initRepository, listDir, restore } from '#core/engine/index.js';
 import { createHookSet } from '#core/hooks/hook-set.js';
-import { LocalBlobStore } from '#plugin-local/local-blob-store.js';
+import { localStore } from '../helpers/local-store.js';
 import { META, tmp } from './engine-helpers.js';
 
 describe('engine: hooks', function () {
@@ -44,7 +44,7 @@ describe('engine: hooks', function () {
     hooks.copy.beforeFile.tapPromise('t', async (e) => void before.push(path.basename(e.path)));
     hooks.copy.afterFile.tapPromise('t', async (e, err) => void after.push(`${path.basename(e.path)}:${err ? 'error' : 'ok'}`));
 
-    const repo = await initRepository(new LocalBlobStore(path.join(work, 'repo')), { password: null });
+    const repo = await initRepository(localStore(path.join(work, 'repo')), { password: null });
     const r = await backup(repo, { sources: [src], excludes: [], meta: META(), hooks });
     expect(r.errors).to.deep.equal([]);
     expect(claimed).to.deep.equal([src]);

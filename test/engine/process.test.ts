@@ -8,23 +8,23 @@ import { chmodSync, chownSync, mkdirSync, readdirSync, rmSync, statSync, writeFi
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { backup, check, initRepository, openRepository, type Repository } from '#core/engine/index.js';
-import { LocalBlobStore } from '#plugin-local/local-blob-store.js';
+import { localStore } from '../helpers/local-store.js';
 import { ensureUser, isRoot, makeTraversable } from '../helpers/os-user.js';
 import { META, REPO_ROOT, tmp, writeRandomFile } from './engine-helpers.js';
 
 const MiB = 1024 * 1024;
 const engineUrl = pathToFileURL(path.join(REPO_ROOT, 'core', 'dist', 'engine', 'index.js')).href;
-const storeUrl = pathToFileURL(path.join(REPO_ROOT, 'plugins', 'local', 'dist', 'local-blob-store.js')).href;
+const storeUrl = pathToFileURL(path.join(REPO_ROOT, 'test', 'dist', 'helpers', 'local-store.js')).href;
 
 /** A child script that opens the repository and backs `src` up, printing the result as JSON. */
 function backupScript(file: string): void {
   writeFileSync(
     file,
     `import { openRepository, backup } from ${JSON.stringify(engineUrl)};
-import { LocalBlobStore } from ${JSON.stringify(storeUrl)};
+import { localStore } from ${JSON.stringify(storeUrl)};
 import { readFileSync } from 'node:fs';
 const [repoDir, password, src] = process.argv.slice(2);
-const repo = await openRepository(new LocalBlobStore(repoDir), { password: password === '-' ? null : password });
+const repo = await openRepository(localStore(repoDir), { password: password === '-' ? null : password });
 const r = await backup(repo, { sources: [src], excludes: [], meta: { taskId: 'child', task: 'child', runId: 'r', host: 'h', user: 'u' } });
 await repo.close();
 const hwm = Number(/VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
@@ -74,7 +74,7 @@ describe('engine: backups in child processes', function () {
     mkdirSync(src);
     for (let i = 0; i < 6; i++) writeRandomFile(path.join(src, `part-${i}.bin`), 50 * MiB);
     const repoDir = path.join(work, 'kill-repo');
-    const init = await initRepository(new LocalBlobStore(repoDir), { password: 'pw' });
+    const init = await initRepository(localStore(repoDir), { password: 'pw' });
     await init.close();
 
     const { child, done } = runChild([script, repoDir, 'pw', src]);
@@ -86,7 +86,7 @@ describe('engine: backups in child processes', function () {
     const orphans = countPacks(repoDir);
     expect(orphans).to.be.at.least(4);
 
-    const repo: Repository = await openRepository(new LocalBlobStore(repoDir), { password: 'pw' });
+    const repo: Repository = await openRepository(localStore(repoDir), { password: 'pw' });
     try {
       const report = await check(repo, { readData: true });
       expect(report.problems).to.deep.equal([]);
@@ -134,7 +134,7 @@ describe('engine: backups in child processes', function () {
     chmodSync(path.join(src, 'secret.txt'), 0o000);
     chmodSync(path.join(src, 'closed-dir'), 0o000);
     const repoDir = path.join(work, 'perm-repo');
-    const init = await initRepository(new LocalBlobStore(repoDir), { password: null });
+    const init = await initRepository(localStore(repoDir), { password: null });
     await init.close();
     let opts: { uid?: number; gid?: number } = {};
     if (isRoot()) {
@@ -175,7 +175,7 @@ describe('engine: backups in child processes', function () {
     mkdirSync(src);
     writeRandomFile(path.join(src, 'large.bin'), size);
     const repoDir = path.join(work, 'mem-repo');
-    const init = await initRepository(new LocalBlobStore(repoDir), { password: 'pw' });
+    const init = await initRepository(localStore(repoDir), { password: 'pw' });
     await init.close();
     const { done } = runChild([script, repoDir, 'pw', src]);
     const res = await done;

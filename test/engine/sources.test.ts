@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { backup, check, initRepository, listDir, restore, type Repository } from '#core/engine/index.js';
-import { LocalBlobStore } from '#plugin-local/local-blob-store.js';
+import { localStore } from '../helpers/local-store.js';
 import { META, tmp, writeRandomFile } from './engine-helpers.js';
 
 describe('engine: sources and aborts', function () {
@@ -13,7 +13,7 @@ describe('engine: sources and aborts', function () {
   let repo: Repository;
   before(async () => {
     work = tmp('sources');
-    repo = await initRepository(new LocalBlobStore(path.join(work, 'repo')), { password: 'pw' });
+    repo = await initRepository(localStore(path.join(work, 'repo')), { password: 'pw' });
   });
   after(async () => {
     await repo.close();

@@ -4,13 +4,14 @@
  * CLI (local store: exclusive create by link), and through the fallback protocol of a store
  * that cannot create exclusively.
  */
+import { listAll } from '@haven/plugin-api';
+import type { RepositoryStore } from '#core/storage/repository-store.js';
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { LocalBlobStore } from '#plugin-local/local-blob-store.js';
 import { openOrInitRepository, type Repository } from '#core/engine/index.js';
-import type { BlobStore } from '@haven/plugin-api';
 import { havenSandbox, tempDir } from '../helpers/haven-cli.js';
 
 const ROUNDS = 20;
@@ -80,13 +81,13 @@ describe('creating a repository', function () {
     for (let round = 0; round < ROUNDS; round++) {
       const dir = path.join(work, `r${round}`);
       // The local store, minus putIfAbsent: the create-then-read-back protocol decides.
-      const plain = (): BlobStore => {
+      const plain = (): RepositoryStore => {
         const local = new LocalBlobStore(dir);
         return {
           description: local.description,
           put: (n, d) => local.put(n, d),
           get: (n, r) => local.get(n, r),
-          list: (p) => local.list(p),
+          list: (p) => listAll(local, p),
           delete: (n) => local.delete(n),
           stat: (n) => local.stat(n),
           close: () => local.close(),

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { isStampAlive, ownStamp } from '#core/util/process-identity.js';
 import { tryLock } from '#core/util/file-lock.js';
-import { LocalBlobStore } from '#plugin-local/local-blob-store.js';
+import { localStore } from '../helpers/local-store.js';
 import { openRepository } from '#core/engine/index.js';
 import { havenSandbox, tempDir } from '../helpers/haven-cli.js';
 
@@ -42,7 +42,7 @@ describe('process identity', () => {
     const repoDir = path.join(haven.root, 'repo');
     await haven.json(['task', 'create', 'docs', '--source', source, '--dest', `local:${repoDir}`, '--no-encryption']);
     await haven.json(['run', 'docs']);
-    const repo = await openRepository(new LocalBlobStore(repoDir), { password: null });
+    const repo = await openRepository(localStore(repoDir), { password: null });
     const now = new Date().toISOString();
     // Our own pid, alive, but started at another time: the holder of this lock is gone.
     await repo.saveJson('locks', { exclusive: true, host: os.hostname(), ...ownStamp(), started: '1', user: 'x', time: now, refreshed: now, purpose: 'prune' });

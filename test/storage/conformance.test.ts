@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import { readdirSync } from 'node:fs';
+import * as path from 'node:path';
 import { LocalBlobStore } from '#plugin-local/local-blob-store.js';
 import { describeBlobStore, runConformance, type ConformanceResult } from '@haven/plugin-api/conformance';
 import type { BlobInfo, ByteRange, StoreCallOptions } from '@haven/plugin-api';
@@ -11,7 +12,10 @@ import { tempDir } from '../helpers/haven-cli.js';
 import { MemoryBlobStore } from '../helpers/memory-blob-store.js';
 
 const localRoot = tempDir('haven-conformance-local-');
-describeBlobStore('conformance kit: LocalBlobStore', async () => new LocalBlobStore(localRoot));
+// Unreachable: the destination folder is gone, as when its drive is unplugged.
+describeBlobStore('conformance kit: LocalBlobStore', async () => new LocalBlobStore(localRoot), {
+  openUnreachable: async () => new LocalBlobStore(path.join(tempDir('haven-conformance-gone-'), 'unplugged')),
+});
 
 // One store for every case: the runner's clean-up is checked to leave it empty.
 const memory = new MemoryBlobStore();
@@ -36,6 +40,19 @@ class ListsTemporariesStore extends MemoryBlobStore {
 /** An API 1.0 store: no putIfAbsent. */
 class NoPutIfAbsentStore extends MemoryBlobStore {
   override putIfAbsent = undefined as unknown as MemoryBlobStore['putIfAbsent'];
+}
+
+/** A 1.0-style store that answers "not found" for everything when its medium is gone. */
+class GoneLooksEmptyStore extends MemoryBlobStore {
+  override async get(name: string): Promise<Buffer> {
+    throw Object.assign(new Error(`no such blob ${name}`), { code: 'ENOENT' });
+  }
+  override async stat(): Promise<null> {
+    return null;
+  }
+  override async list(): Promise<BlobInfo[]> {
+    return [];
+  }
 }
 
 function failures(result: ConformanceResult): Record<string, string | undefined> {
@@ -64,6 +81,20 @@ describe('conformance kit: the runner', function () {
     expect(result.failed).to.equal(3);
     expect(failed['list returns the blobs whose names start with the prefix, with their sizes']).to.match(/^list\(""\): expected 5 blobs, got 6; not expected "[^"]+\.partial"$/);
     expect(failed['list during writes shows only whole blobs, never temporaries']).to.match(/^list\(""\) during puts of w\/0, .* showed "w\/0\.partial", which was never put \(a temporary\?\)$/);
+  });
+
+  it("fails a store that answers 'not found' when it cannot be reached, saying which call did", async () => {
+    const result = await runConformance(async () => new MemoryBlobStore(), {
+      filter: (name) => name.includes('cannot be reached'),
+      openUnreachable: async () => new GoneLooksEmptyStore(),
+    });
+    expect(result).to.include({ failed: 1, passed: 0 });
+    expect(result.cases[0].error).to.match(/^get\("config"\) of an unreachable store: expected a rejection with any code but 'ENOENT', got code "ENOENT"/);
+  });
+
+  it('skips the unreachable-store case when no way to make the store unreachable is given', async () => {
+    const result = await runConformance(async () => new MemoryBlobStore(), { filter: (name) => name.includes('cannot be reached') });
+    expect(result).to.include({ skipped: 1, passed: 0, failed: 0 });
   });
 
   it('reports a store without putIfAbsent as skipped, with the reason, never as passed', async () => {

@@ -2,7 +2,7 @@
  * The backup engine's public facade: repositories, backup, restore, check, browsing.
  * The CLI and the task service call only these.
  */
-import type { BlobStore } from '@haven/plugin-api';
+import type { RepositoryStore } from '../storage/repository-store.js';
 import { acquireLock, listLocks, removeLocks, type LockHandle, type LockView } from '../repository/locks.js';
 import type { Repository } from '../repository/repository.js';
 import {
@@ -35,26 +35,26 @@ export type { LockHandle, LockView } from '../repository/locks.js';
  * Creates a repository; `password: null` means unencrypted (explicit --no-encryption).
  * Exclusive: RepositoryExistsError when one exists or another process created it first.
  */
-export async function initRepository(store: BlobStore, opts: { password: string | null } & CreateOptions): Promise<Repository> {
+export async function initRepository(store: RepositoryStore, opts: { password: string | null } & CreateOptions): Promise<Repository> {
   return createRepository(store, opts.password, opts);
 }
 
 /** Opens a repository (derives the key once) and loads its index. */
-export async function openRepository(store: BlobStore, opts: { password: string | null }): Promise<Repository> {
+export async function openRepository(store: RepositoryStore, opts: { password: string | null }): Promise<Repository> {
   return openExisting(store, opts.password);
 }
 
 /** Opens the repository, or creates it when there is none; a creation lost to another process opens the winner's. */
-export async function openOrInitRepository(store: BlobStore, opts: { password: string | null } & CreateOptions): Promise<Repository> {
+export async function openOrInitRepository(store: RepositoryStore, opts: { password: string | null } & CreateOptions): Promise<Repository> {
   return openOrCreate(store, opts.password, opts);
 }
 
-export async function repositoryExists(store: BlobStore): Promise<boolean> {
+export async function repositoryExists(store: RepositoryStore): Promise<boolean> {
   return configExists(store);
 }
 
 /** `haven repair config`: writes a lost config again from its copy or a key file. */
-export async function repairConfig(store: BlobStore, opts: { password: string | null }): Promise<ConfigRepair> {
+export async function repairConfig(store: RepositoryStore, opts: { password: string | null }): Promise<ConfigRepair> {
   return rebuildConfig(store, opts.password);
 }
 

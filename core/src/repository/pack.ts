@@ -6,7 +6,7 @@
  * Offsets are implied: blob k starts where blob k-1 ended (the first at 0).
  */
 import { randomBytes } from 'node:crypto';
-import type { BlobStore } from '@haven/plugin-api';
+import type { RepositoryStore } from '../storage/repository-store.js';
 import { BlobCipher, Compressor, Decompressor, ID_LEN, IntegrityError, openMeta, sealMeta } from './crypto.js';
 
 export const PACK_MAGIC = Buffer.from('HVP1');
@@ -96,7 +96,7 @@ export function parsePack(cipher: BlobCipher, decompressor: Decompressor, pack: 
 }
 
 /** Reads only the header of a stored pack (two range reads at most). */
-export async function readPackHeader(store: BlobStore, name: string, size: number, cipher: BlobCipher, decompressor: Decompressor): Promise<PackEntry[]> {
+export async function readPackHeader(store: RepositoryStore, name: string, size: number, cipher: BlobCipher, decompressor: Decompressor): Promise<PackEntry[]> {
   if (size < TRAILER_LEN) throw new IntegrityError('pack too short');
   const guess = Math.min(size, 64 * 1024);
   let tail = await store.get(name, { offset: size - guess, length: guess });

@@ -5,7 +5,7 @@
  * that never existed from one whose config was lost), and rebuilding a lost config.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BlobStore } from '@haven/plugin-api';
+import type { RepositoryStore } from '../storage/repository-store.js';
 import {
   HavenError,
   RepositoryCorruptError,
@@ -43,7 +43,7 @@ export interface CreateOptions {
   settleMs?: number;
 }
 
-export async function repositoryExists(store: BlobStore): Promise<boolean> {
+export async function repositoryExists(store: RepositoryStore): Promise<boolean> {
   return (await store.stat(CONFIG_NAME)) !== null;
 }
 
@@ -55,7 +55,7 @@ export interface RepositoryData {
   configCopy: boolean;
 }
 
-export async function findRepositoryData(store: BlobStore): Promise<RepositoryData | null> {
+export async function findRepositoryData(store: RepositoryStore): Promise<RepositoryData | null> {
   const data: RepositoryData = {
     snapshots: (await store.list('snapshots/')).length,
     indexes: (await store.list('index/')).length,
@@ -68,7 +68,7 @@ export async function findRepositoryData(store: BlobStore): Promise<RepositoryDa
   return data.snapshots || data.indexes || data.packs || data.configCopy ? data : null;
 }
 
-function missingConfigError(store: BlobStore, data: RepositoryData): RepositoryCorruptError {
+function missingConfigError(store: RepositoryStore, data: RepositoryData): RepositoryCorruptError {
   const held = [
     data.snapshots && `${data.snapshots} version(s)`,
     data.indexes && `${data.indexes} index blob(s)`,
@@ -82,7 +82,7 @@ function missingConfigError(store: BlobStore, data: RepositoryData): RepositoryC
 }
 
 /** The config, parsed, and its bytes as stored. */
-async function readConfig(store: BlobStore): Promise<{ config: RepoConfig; raw: Buffer }> {
+async function readConfig(store: RepositoryStore): Promise<{ config: RepoConfig; raw: Buffer }> {
   let raw: Buffer;
   try {
     raw = await store.get(CONFIG_NAME);
@@ -109,7 +109,7 @@ async function readConfig(store: BlobStore): Promise<{ config: RepoConfig; raw: 
  * (any repository when null) wins. No key opens: a wrong password — unless some key file is
  * damaged, which is then said, since it may be the one this password opens.
  */
-async function unlockKeys(store: BlobStore, repoId: string | null, password: string, accept: (keys: MasterKeys, repo: string) => Promise<boolean> = async () => true): Promise<{ keys: MasterKeys; repo: string; created: string }> {
+async function unlockKeys(store: RepositoryStore, repoId: string | null, password: string, accept: (keys: MasterKeys, repo: string) => Promise<boolean> = async () => true): Promise<{ keys: MasterKeys; repo: string; created: string }> {
   const list = await store.list('keys/');
   if (list.length === 0) throw new RepositoryCorruptError(`the repository at ${store.description} has no key files (keys/ is empty or missing)`);
   const damaged: string[] = [];
@@ -138,7 +138,7 @@ async function unlockKeys(store: BlobStore, repoId: string | null, password: str
   throw new WrongPasswordError(`wrong password for the repository at ${store.description}`);
 }
 
-async function keysFor(store: BlobStore, config: RepoConfig, password: string | null): Promise<MasterKeys> {
+async function keysFor(store: RepositoryStore, config: RepoConfig, password: string | null): Promise<MasterKeys> {
   if (config.encryption === 'none') {
     if (password !== null) {
       throw new UsageError(`the repository at ${store.description} is not encrypted, but a password was given; drop the password (or use --no-encryption)`);
@@ -154,7 +154,7 @@ async function keysFor(store: BlobStore, config: RepoConfig, password: string | 
 }
 
 /** Opens a repository (derives the key once) and loads its index. */
-export async function openRepository(store: BlobStore, password: string | null): Promise<Repository> {
+export async function openRepository(store: RepositoryStore, password: string | null): Promise<Repository> {
   const { config, raw } = await readConfig(store);
   const keys = await keysFor(store, config, password);
   if (!configMacMatches(config, keys.macKey)) {
@@ -169,7 +169,7 @@ export async function openRepository(store: BlobStore, password: string | null):
  * Writes the config only if there is none; true when this process's config is the one that
  * stayed. Exclusive where the store can create exclusively; otherwise write, wait, read back.
  */
-async function claimConfig(store: BlobStore, bytes: Buffer, settleMs: number): Promise<boolean> {
+async function claimConfig(store: RepositoryStore, bytes: Buffer, settleMs: number): Promise<boolean> {
   if (store.putIfAbsent) {
     if (await store.putIfAbsent(CONFIG_NAME, bytes)) return true;
     // A retried call finds the config its own first attempt wrote: that is a win too.
@@ -187,7 +187,7 @@ async function claimConfig(store: BlobStore, bytes: Buffer, settleMs: number): P
  * Creates a repository; `password: null` means unencrypted (explicit --no-encryption).
  * Throws RepositoryExistsError when a config exists or another process created one first.
  */
-export async function initRepository(store: BlobStore, password: string | null, options: CreateOptions = {}): Promise<Repository> {
+export async function initRepository(store: RepositoryStore, password: string | null, options: CreateOptions = {}): Promise<Repository> {
   if (password === '') throw new UsageError('the repository password must not be empty');
   if (await repositoryExists(store)) throw new RepositoryExistsError(`a repository already exists at ${store.description}`);
   const data = await findRepositoryData(store);
@@ -212,7 +212,7 @@ export async function initRepository(store: BlobStore, password: string | null, 
 }
 
 /** Opens the repository, or creates it when there is none (the first backup of a task). */
-export async function openOrInitRepository(store: BlobStore, password: string | null, options: CreateOptions = {}): Promise<Repository> {
+export async function openOrInitRepository(store: RepositoryStore, password: string | null, options: CreateOptions = {}): Promise<Repository> {
   if (await repositoryExists(store)) return openSettled(store, password, options);
   try {
     return await initRepository(store, password, options);
@@ -227,7 +227,7 @@ export async function openOrInitRepository(store: BlobStore, password: string | 
  * Opens a repository. On a store without exclusive create, a config younger than the settle
  * time may still be replaced by a racing creator's: wait that long and open again if it was.
  */
-async function openSettled(store: BlobStore, password: string | null, options: CreateOptions): Promise<Repository> {
+async function openSettled(store: RepositoryStore, password: string | null, options: CreateOptions): Promise<Repository> {
   const repo = await openRepository(store, password);
   const settleMs = options.settleMs ?? DEFAULT_CREATE_SETTLE_MS;
   const age = Date.now() - Date.parse(repo.config.created);
@@ -246,7 +246,7 @@ export interface ConfigRepair {
 }
 
 /** Whether these keys open the repository's own metadata (so they belong to it). */
-async function keysFitData(store: BlobStore, keys: MasterKeys): Promise<boolean> {
+async function keysFitData(store: RepositoryStore, keys: MasterKeys): Promise<boolean> {
   const sample = (await store.list('index/'))[0] ?? (await store.list('snapshots/'))[0];
   if (!sample) return true;
   try {
@@ -258,13 +258,13 @@ async function keysFitData(store: BlobStore, keys: MasterKeys): Promise<boolean>
 }
 
 /** Writes a repaired config unless another repair wrote one meanwhile. */
-async function restoreConfig(store: BlobStore, bytes: Buffer): Promise<void> {
+async function restoreConfig(store: RepositoryStore, bytes: Buffer): Promise<void> {
   if (store.putIfAbsent) await store.putIfAbsent(CONFIG_NAME, bytes);
   else await store.put(CONFIG_NAME, bytes);
 }
 
 /** `haven repair config`: writes a lost config again, from its copy or from a key file. */
-export async function repairConfig(store: BlobStore, password: string | null): Promise<ConfigRepair> {
+export async function repairConfig(store: RepositoryStore, password: string | null): Promise<ConfigRepair> {
   if (await repositoryExists(store)) throw new UsageError(`the repository at ${store.description} has its config; nothing to repair (see \`haven check\`)`);
   const copy = await store.get(CONFIG_COPY_NAME).catch((err) => {
     if (isNotFound(err)) return null;

@@ -1,5 +1,5 @@
 /**
- * A Haven repository on a BlobStore: config, keys, index, blob reads, sealed metadata blobs,
+ * A Haven repository on a blob store: config, keys, index, blob reads, sealed metadata blobs,
  * pack writing.
  *
  * Layout (see docs/repository-format.md):
@@ -12,7 +12,7 @@
  *   locks/<id>             locks (sealed JSON)
  */
 import { randomBytes } from 'node:crypto';
-import type { BlobStore } from '@haven/plugin-api';
+import type { RepositoryStore } from '../storage/repository-store.js';
 import { RepositoryCorruptError, UsageError } from '../errors.js';
 import {
   BlobCipher,
@@ -64,7 +64,7 @@ export class Repository {
   readonly closers = new Set<() => Promise<void>>();
 
   private constructor(
-    readonly store: BlobStore,
+    readonly store: RepositoryStore,
     readonly config: RepoConfig,
     readonly keys: MasterKeys,
     /** The config blob as stored (its copy must equal it byte for byte). */
@@ -83,7 +83,7 @@ export class Repository {
   }
 
   /** Wraps a store whose config and keys are known (see repository-lifecycle.ts). */
-  static attach(store: BlobStore, config: RepoConfig, keys: MasterKeys, configBytes: Buffer): Repository {
+  static attach(store: RepositoryStore, config: RepoConfig, keys: MasterKeys, configBytes: Buffer): Repository {
     return new Repository(store, config, keys, configBytes);
   }
 

@@ -6,7 +6,8 @@
  * every call, and a call stops being waited for as soon as it aborts. A failure that stays
  * becomes a StorageError naming the store, with the provider's message and code.
  */
-import type { BlobInfo, BlobStore, ByteRange, StoreCallOptions, StoreCapabilities, TemporarySweep } from '@haven/plugin-api';
+import { forEachListed, type BlobInfo, type BlobStore, type ByteRange, type StoreCallOptions, type StoreCapabilities, type TemporarySweep } from '@haven/plugin-api';
+import type { RepositoryStore } from './repository-store.js';
 import { StorageError } from '../errors.js';
 import { debug } from '../util/logger.js';
 
@@ -107,10 +108,27 @@ class Gate {
   }
 }
 
+/** Joins a stream of chunks into one buffer, checking it has the size announced. */
+async function joinChunks(chunks: AsyncIterable<Uint8Array>, size: number): Promise<Buffer> {
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for await (const chunk of chunks) {
+    if (at + chunk.length > size) throw new StorageError(`a stream gave more than the ${size} bytes announced`, undefined, 'permanent');
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  if (at !== size) throw new StorageError(`a stream gave ${at} bytes, not the ${size} announced`, undefined, 'permanent');
+  return out;
+}
+
+async function* oneChunk(data: Buffer): AsyncIterable<Uint8Array> {
+  if (data.length) yield data;
+}
+
 /** Whole blobs kept for a store without ranges, so reading a pack piecewise fetches it once. */
 const WHOLE_BLOB_CACHE = 2;
 
-export class RetryingBlobStore implements BlobStore {
+export class RetryingBlobStore implements RepositoryStore {
   readonly description: string;
   readonly capabilities: StoreCapabilities;
   private readonly gate: Gate | null;
@@ -119,6 +137,7 @@ export class RetryingBlobStore implements BlobStore {
   retries = 0;
   putIfAbsent?: (name: string, data: Uint8Array, options?: StoreCallOptions) => Promise<boolean>;
   sweepTemporaries?: (options: { dryRun: boolean }) => Promise<TemporarySweep>;
+  freeSpace?: () => Promise<number | undefined>;
 
   constructor(
     readonly inner: BlobStore,
@@ -134,6 +153,8 @@ export class RetryingBlobStore implements BlobStore {
     if (putIfAbsent) this.putIfAbsent = (name, data) => this.call(`putIfAbsent ${name}`, (o) => putIfAbsent(name, data, o));
     const sweep = inner.sweepTemporaries?.bind(inner);
     if (sweep) this.sweepTemporaries = (options) => this.call('sweepTemporaries', () => sweep(options));
+    const freeSpace = inner.freeSpace?.bind(inner);
+    if (freeSpace) this.freeSpace = () => this.call('freeSpace', (o) => freeSpace(o));
   }
 
   /** Runs one store call with the retry policy; see the file comment. */
@@ -199,8 +220,42 @@ export class RetryingBlobStore implements BlobStore {
     return whole.subarray(range.offset, Math.min(whole.length, range.offset + range.length));
   }
 
-  list(prefix: string): Promise<BlobInfo[]> {
-    return this.call(`list ${prefix}`, (o) => this.inner.list(prefix, o));
+  /**
+   * Every blob below `prefix`, whether the provider answers an array or pages (an async
+   * iterable). A listing that fails part-way is started again, and what the failed attempt
+   * already delivered is not delivered twice (restic's retrying backend does the same).
+   */
+  async list(prefix: string): Promise<BlobInfo[]> {
+    const found = new Map<string, BlobInfo>();
+    await this.call(`list ${prefix}`, (o) =>
+      forEachListed(this.inner.list(prefix, o), (info) => {
+        if (!found.has(info.name)) found.set(info.name, info);
+      }),
+    );
+    return [...found.values()];
+  }
+
+  /**
+   * A blob from a stream of chunks of `size` bytes in all: `open` gives a fresh stream for
+   * each attempt. A provider without `putStream` gets the chunks joined into one buffer.
+   */
+  putFromStream(name: string, open: () => AsyncIterable<Uint8Array>, size: number): Promise<void> {
+    this.forget(name);
+    const putStream = this.inner.putStream?.bind(this.inner);
+    return this.call(`put ${name}`, async (o) =>
+      putStream ? putStream(name, open(), size, o) : this.inner.put(name, await joinChunks(open(), size), o),
+    );
+  }
+
+  /**
+   * A blob (or a range of it) as a stream of chunks. Opening is retried like `get`; a failure
+   * after the first chunk reaches the reader, who may read again. A provider without
+   * `getStream` is read with `get`.
+   */
+  async readStream(name: string, range?: ByteRange): Promise<AsyncIterable<Uint8Array>> {
+    const getStream = this.inner.getStream?.bind(this.inner);
+    if (!getStream || (range && this.capabilities.ranges === false)) return oneChunk(await this.get(name, range));
+    return this.call(`get ${name}`, (o) => getStream(name, range, o));
   }
 
   delete(name: string): Promise<void> {

@@ -6,6 +6,7 @@
 import { open } from 'node:fs/promises';
 import { inject, injectable } from 'inversify';
 import type { BlobStore, StorageProvider } from '@haven/plugin-api';
+import type { RepositoryStore } from '../storage/repository-store.js';
 import { PluginHost as PluginHostId } from '../di/service-identifiers.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import { openOrInitRepository, openRepository, repositoryExists, type Repository } from '../engine/index.js';
@@ -15,7 +16,7 @@ import { passwordFileModeError } from './password-file.js';
 import { RetryingBlobStore } from '../storage/retrying-store.js';
 
 export interface OpenedStore {
-  store: BlobStore;
+  store: RepositoryStore;
   password: string | null;
 }
 
@@ -85,7 +86,7 @@ export class RepositoryServiceImpl implements RepositoryService {
    * backup): a run first opens without it, and asks again with it only if that failed or found
    * no repository. `exists` says what that first look found (undefined: not looked).
    */
-  private async openLocation(provider: StorageProvider, location: string, options: OpenOptions): Promise<{ store: BlobStore; exists?: boolean }> {
+  private async openLocation(provider: StorageProvider, location: string, options: OpenOptions): Promise<{ store: RetryingBlobStore; exists?: boolean }> {
     const wrap = (store: BlobStore) => new RetryingBlobStore(store, options.signal);
     if (!options.create) return { store: wrap(await provider.open(location, { create: false })) };
     const existing = await provider.open(location, { create: false }).then(wrap, () => null);

@@ -69,6 +69,18 @@ export async function expectRejects(p: Promise<unknown>, what: string): Promise<
   fail(`${what}: expected a rejection, but it resolved${Buffer.isBuffer(value) ? ` with ${value.length} bytes` : ''}`);
 }
 
+/** Awaits p, which must reject, with any code but ENOENT (the thing asked about exists, or may). */
+export async function expectRejectsNotMissing(p: Promise<unknown>, what: string): Promise<void> {
+  let value: unknown;
+  try {
+    value = await p;
+  } catch (err) {
+    if (codeOf(err) !== 'ENOENT') return;
+    fail(`${what}: expected a rejection with any code but 'ENOENT', got ${describeError(err)}`);
+  }
+  fail(`${what}: expected a rejection, but it resolved${Buffer.isBuffer(value) ? ` with ${value.length} bytes` : ` with ${JSON.stringify(value)}`}`);
+}
+
 /**
  * Settles a call given an aborted signal: a 1.1 provider may reject with ECANCELLED, a 1.0 one
  * completes; anything else fails. Returns whether it completed.

@@ -43,7 +43,7 @@ export const listCases: ConformanceCase[] = [
     },
   },
   {
-    name: 'list of many blobs (2,000 by default) in nested folders',
+    name: 'list of many blobs (10,000 by default) in nested folders',
     async run(store, ctx) {
       const count = ctx.settings.listCount;
       // Spread like the repository's data/ab/… folders.

@@ -4,6 +4,7 @@
  * the case wrote there is deleted afterwards, pass or fail, and a clean-up that leaves blobs
  * behind fails the case. So the kit can run against a location that holds a repository.
  */
+import { listAll } from '../list-helpers.js';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { BlobStore } from '../storage.js';
@@ -29,9 +30,9 @@ function message(err: unknown): string {
 
 /** Deletes every blob below `prefix`; says what is left, if anything. */
 async function cleanUp(store: BlobStore, prefix: string): Promise<string | undefined> {
-  const written = await store.list(prefix);
+  const written = await listAll(store, prefix);
   await mapLimit(written, 16, (b) => store.delete(b.name));
-  const left = await store.list(prefix);
+  const left = await listAll(store, prefix);
   return left.length ? `clean-up left ${left.length} blobs below "${prefix}" (e.g. "${left[0].name}") after deleting them` : undefined;
 }
 
@@ -80,6 +81,7 @@ export async function runConformance(openStore: OpenStore, options: ConformanceO
   const settings: ConformanceSettings = {
     largeBytes: options.largeBytes ?? DEFAULT_SETTINGS.largeBytes,
     listCount: options.listCount ?? DEFAULT_SETTINGS.listCount,
+    openUnreachable: options.openUnreachable,
   };
   const base = options.prefix ?? runPrefix();
   const cases: CaseResult[] = [];

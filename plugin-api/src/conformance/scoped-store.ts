@@ -2,14 +2,19 @@
  * The store a case sees: the store under test with every name moved under the case's prefix,
  * so cases use plain names, never touch what else the location holds (a repository), and a
  * list('') shows only their own blobs. It adds nothing else: ranges, signals and the optional
- * putIfAbsent pass through unchanged.
+ * methods (putIfAbsent, putStream, getStream, freeSpace) pass through unchanged.
  */
 import type { BlobInfo, BlobStore, ByteRange, StoreCallOptions } from '../storage.js';
+import { forEachListed, isAsyncIterable } from '../list-helpers.js';
+import type { CaseStore } from './types.js';
 import { fail } from './assertions.js';
 
-export class ScopedBlobStore implements BlobStore {
+export class ScopedBlobStore implements CaseStore {
   readonly description: string;
   putIfAbsent?: (name: string, data: Uint8Array, options?: StoreCallOptions) => Promise<boolean>;
+  putStream?: (name: string, data: AsyncIterable<Uint8Array>, size: number, options?: StoreCallOptions) => Promise<void>;
+  getStream?: (name: string, range?: ByteRange, options?: StoreCallOptions) => Promise<AsyncIterable<Uint8Array>>;
+  freeSpace?: (options?: StoreCallOptions) => Promise<number | undefined>;
 
   constructor(
     private readonly inner: BlobStore,
@@ -18,6 +23,12 @@ export class ScopedBlobStore implements BlobStore {
     this.description = `${inner.description} (under ${prefix})`;
     const putIfAbsent = inner.putIfAbsent?.bind(inner);
     if (putIfAbsent) this.putIfAbsent = (name, data, options) => putIfAbsent(prefix + name, data, options);
+    const putStream = inner.putStream?.bind(inner);
+    if (putStream) this.putStream = (name, data, size, options) => putStream(prefix + name, data, size, options);
+    const getStream = inner.getStream?.bind(inner);
+    if (getStream) this.getStream = (name, range, options) => getStream(prefix + name, range, options);
+    const freeSpace = inner.freeSpace?.bind(inner);
+    if (freeSpace) this.freeSpace = (options) => freeSpace(options);
   }
 
   /** A name the store returned, without the prefix; a name outside it is a store bug. */
@@ -38,8 +49,14 @@ export class ScopedBlobStore implements BlobStore {
   }
 
   async list(prefix: string, options?: StoreCallOptions): Promise<BlobInfo[]> {
-    const found = await this.inner.list(this.prefix + prefix, options);
-    if (!Array.isArray(found)) fail(`list("${this.prefix + prefix}") returned ${typeof found}, expected an array`);
+    const answer = this.inner.list(this.prefix + prefix, options);
+    if (!isAsyncIterable(answer) && typeof (answer as { then?: unknown })?.then !== 'function') {
+      fail(`list("${this.prefix + prefix}") returned ${typeof answer}, expected a promise of an array or an async iterable`);
+    }
+    const found: BlobInfo[] = [];
+    if (isAsyncIterable<BlobInfo>(answer)) await forEachListed(answer, (info) => found.push(info));
+    else found.push(...((await answer) ?? fail(`list("${this.prefix + prefix}") resolved to nothing, expected an array`)));
+    if (!Array.isArray(found)) fail(`list("${this.prefix + prefix}") resolved to ${typeof found}, expected an array`);
     return found.map((info) => this.unscoped(info, `list("${this.prefix + prefix}")`));
   }
 

@@ -1,15 +1,22 @@
 /** The shapes of the storage conformance kit: a case, what it is given, what a run reports. */
-import type { BlobStore } from '../storage.js';
+import type { BlobInfo, BlobStore, StoreCallOptions } from '../storage.js';
 
 /** What a case may tune; the runner fills in the defaults (DEFAULT_SETTINGS). */
 export interface ConformanceSettings {
   /** Size of the large-blob round trip, in bytes (64 MiB by default; the issue's full run is 300 MB). */
   largeBytes: number;
-  /** How many blobs the list case writes and lists back (2,000 by default). */
+  /** How many blobs the list case writes and lists back (10,000 by default). */
   listCount: number;
+  /**
+   * Opens the store under test as it is when it cannot be reached (the drive unplugged, the
+   * server stopped, the network down), for the case that checks an unreachable store never
+   * answers "not found". Without it that case is skipped: only the author knows how to make
+   * their medium unreachable.
+   */
+  openUnreachable?: () => Promise<BlobStore>;
 }
 
-export const DEFAULT_SETTINGS: ConformanceSettings = { largeBytes: 64 * 1024 * 1024, listCount: 2000 };
+export const DEFAULT_SETTINGS: ConformanceSettings = { largeBytes: 64 * 1024 * 1024, listCount: 10_000 };
 
 export interface CaseContext {
   /**
@@ -22,11 +29,19 @@ export interface CaseContext {
   skip(reason: string): never;
 }
 
+/**
+ * The store a case is given: the store under test seen below the case's prefix, with `list`
+ * answering an array whether the store under test pages (async iterable) or not.
+ */
+export interface CaseStore extends Omit<BlobStore, 'list'> {
+  list(prefix: string, options?: StoreCallOptions): Promise<BlobInfo[]>;
+}
+
 export interface ConformanceCase {
   /** Stable, human-readable; printed by the CLI and used as the mocha test title. */
   name: string;
   /** Throws an Error whose message says what was expected and what happened. */
-  run(store: BlobStore, ctx: CaseContext): Promise<void>;
+  run(store: CaseStore, ctx: CaseContext): Promise<void>;
 }
 
 export type CaseStatus = 'passed' | 'failed' | 'skipped';

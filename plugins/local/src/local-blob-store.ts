@@ -10,7 +10,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { BlobInfo, BlobStore, ByteRange, TemporarySweep } from '@haven/plugin-api';
+import { createReadStream } from 'node:fs';
+import { StoreNotFoundError, TransientStoreError, type BlobInfo, type BlobStore, type ByteRange, type StoreCallOptions, type TemporarySweep } from '@haven/plugin-api';
 
 const NAME_SEGMENT = /^[A-Za-z0-9._-]+$/;
 const TEMP_MARK = '.tmp-';
@@ -85,8 +86,9 @@ export class LocalBlobStore implements BlobStore {
     return path.join(this.root, ...segments);
   }
 
-  /** Writes `data` to a fresh, fsynced temporary next to `target`; returns its path. */
-  private async writeTemporary(target: string, data: Uint8Array): Promise<string> {
+  /** Writes `data` (bytes, or a stream of chunks) to a fresh, fsynced temporary next to `target`; returns its path. */
+  private async writeTemporary(target: string, data: Uint8Array | AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<string> {
+    await this.requireRoot();
     const folder = path.dirname(target);
     const created = await fs.mkdir(folder, { recursive: true, mode: 0o700 });
     // New folders are entries of their parents: make those durable too (the blob's own folder
@@ -98,7 +100,11 @@ export class LocalBlobStore implements BlobStore {
     const temp = temporaryPath(target);
     const handle = await fs.open(temp, 'wx', 0o600);
     try {
-      await handle.writeFile(data);
+      if (data instanceof Uint8Array) await handle.writeFile(data);
+      else for await (const chunk of data) {
+        signal?.throwIfAborted();
+        await handle.write(chunk);
+      }
       await handle.sync();
     } catch (err) {
       await handle.close().catch(() => undefined);
@@ -109,9 +115,23 @@ export class LocalBlobStore implements BlobStore {
     return temp;
   }
 
-  async put(name: string, data: Uint8Array): Promise<void> {
+  put(name: string, data: Uint8Array): Promise<void> {
+    return this.putFrom(name, data);
+  }
+
+  /** A large blob written chunk by chunk: never one buffer of its whole size. */
+  async putStream(name: string, data: AsyncIterable<Uint8Array>, size: number, options?: StoreCallOptions): Promise<void> {
+    await this.putFrom(name, data, options?.signal);
+    const written = (await fs.stat(this.pathOf(name))).size;
+    if (written !== size) {
+      await fs.rm(this.pathOf(name), { force: true });
+      throw new Error(`blob "${name}": the stream gave ${written} bytes, not the ${size} announced`);
+    }
+  }
+
+  private async putFrom(name: string, data: Uint8Array | AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<void> {
     const target = this.pathOf(name);
-    const temp = await this.writeTemporary(target, data);
+    const temp = await this.writeTemporary(target, data, signal);
     try {
       await fs.rename(temp, target);
     } catch (err) {
@@ -164,16 +184,42 @@ export class LocalBlobStore implements BlobStore {
     }
   }
 
-  async get(name: string, range?: ByteRange): Promise<Buffer> {
-    const file = this.pathOf(name);
-    if (!range) return fs.readFile(file);
-    const handle = await fs.open(file, 'r');
+  /**
+   * The destination folder is gone (a drive unplugged, a share unmounted, the folder moved):
+   * then nothing in it is "not found", the store is unreachable, and a run must not take its
+   * packs for lost nor write into whatever is now at that path.
+   */
+  private async requireRoot(): Promise<void> {
+    const st = await fs.stat(this.root).catch(() => undefined);
+    if (!st?.isDirectory()) throw new TransientStoreError(`the destination folder ${this.root} is not there (drive unplugged or folder moved?)`);
+  }
+
+  /** Opens a blob for reading: a missing file is not-found only while the folder is there. */
+  private async openBlob(name: string): Promise<fs.FileHandle> {
     try {
-      const buffer = Buffer.allocUnsafe(range.length);
-      let done = 0;
-      while (done < range.length) {
-        const { bytesRead } = await handle.read(buffer, done, range.length - done, range.offset + done);
-        if (bytesRead === 0) throw new Error(`blob "${name}" is shorter than the range asked for`);
+      return await fs.open(this.pathOf(name), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await this.requireRoot();
+      throw new StoreNotFoundError(`blob "${name}" does not exist in ${this.root}`, { cause: err });
+    }
+  }
+
+  /** The bytes a range covers in a blob of `size` bytes (the contract's range rules). */
+  private static clip(name: string, size: number, range: ByteRange | undefined): { start: number; end: number } {
+    if (!range) return { start: 0, end: size };
+    if (range.offset > size) throw new Error(`a range of blob "${name}" starts at ${range.offset}, past its end (${size} bytes)`);
+    return { start: range.offset, end: Math.min(size, range.offset + range.length) };
+  }
+
+  async get(name: string, range?: ByteRange): Promise<Buffer> {
+    const handle = await this.openBlob(name);
+    try {
+      const { start, end } = LocalBlobStore.clip(name, (await handle.stat()).size, range);
+      const buffer = Buffer.allocUnsafe(end - start);
+      for (let done = 0; done < buffer.length; ) {
+        const { bytesRead } = await handle.read(buffer, done, buffer.length - done, start + done);
+        if (bytesRead === 0) throw new Error(`blob "${name}" shrank while it was read`);
         done += bytesRead;
       }
       return buffer;
@@ -182,8 +228,31 @@ export class LocalBlobStore implements BlobStore {
     }
   }
 
-  /** Visits every file below `relDir` (temporaries included), descending where `descend` says. */
-  private async walk(relDir: string, descend: (rel: string) => boolean, visit: (rel: string, name: string) => Promise<void>): Promise<void> {
+  async getStream(name: string, range?: ByteRange, options?: StoreCallOptions): Promise<AsyncIterable<Uint8Array>> {
+    const handle = await this.openBlob(name);
+    try {
+      const { start, end } = LocalBlobStore.clip(name, (await handle.stat()).size, range);
+      if (end === start) {
+        await handle.close();
+        return (async function* () {})();
+      }
+      // The stream owns the handle from here and closes it when done or destroyed.
+      return createReadStream('', { fd: handle, start, end: end - 1, signal: options?.signal, highWaterMark: 1024 * 1024 });
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  /** Bytes this user can still write on the destination's file system. */
+  async freeSpace(): Promise<number> {
+    await this.requireRoot();
+    const st = await fs.statfs(this.root);
+    return st.bavail * st.bsize;
+  }
+
+  /** Every file below `relDir` (temporaries included), one folder at a time, descending where `descend` says. */
+  private async *walk(relDir: string, descend: (rel: string) => boolean): AsyncGenerator<{ rel: string; name: string }> {
     let entries;
     try {
       entries = await fs.readdir(path.join(this.root, relDir), { withFileTypes: true });
@@ -196,51 +265,50 @@ export class LocalBlobStore implements BlobStore {
     for (const entry of entries) {
       const rel = relDir ? `${relDir}/${entry.name}` : entry.name;
       if (entry.isDirectory()) {
-        if (descend(rel)) await this.walk(rel, descend, visit);
+        if (descend(rel)) yield* this.walk(rel, descend);
       } else if (entry.isFile()) {
-        await visit(rel, entry.name);
+        yield { rel, name: entry.name };
       }
     }
   }
 
-  async list(prefix: string): Promise<BlobInfo[]> {
-    // Walk only the folder the prefix names, not the whole store.
+  /**
+   * Pages through the folder the prefix names (an async iterable, API 1.1): a store of millions
+   * of blobs is never one array here. A missing destination folder is an error, not an empty
+   * listing — before and after, since a drive can go while it is listed.
+   */
+  async *list(prefix: string): AsyncGenerator<BlobInfo> {
+    await this.requireRoot();
     const slash = prefix.lastIndexOf('/');
     const baseName = slash >= 0 ? prefix.slice(0, slash) : '';
-    const out: BlobInfo[] = [];
-    await this.walk(
-      baseName,
-      (rel) => rel.startsWith(prefix) || prefix.startsWith(`${rel}/`),
-      async (rel, name) => {
-        if (!rel.startsWith(prefix) || name.includes(TEMP_MARK)) return;
-        try {
-          const st = await fs.stat(path.join(this.root, rel));
-          out.push({ name: rel, size: st.size });
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // deleted meanwhile
-        }
-      },
-    );
-    return out;
+    for await (const { rel, name } of this.walk(baseName, (r) => r.startsWith(prefix) || prefix.startsWith(`${r}/`))) {
+      if (!rel.startsWith(prefix) || name.includes(TEMP_MARK)) continue;
+      const st = await fs.stat(path.join(this.root, rel)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err; // else deleted meanwhile
+      });
+      if (st) yield { name: rel, size: st.size };
+    }
+    await this.requireRoot();
   }
 
   async sweepTemporaries(options: { dryRun: boolean }): Promise<TemporarySweep> {
     const found: TemporarySweep = { count: 0, bytes: 0 };
     const now = Date.now();
-    await this.walk('', () => true, async (rel, name) => {
-      if (!name.includes(TEMP_MARK)) return;
+    for await (const { rel, name } of this.walk('', () => true)) {
+      if (!name.includes(TEMP_MARK)) continue;
       const file = path.join(this.root, rel);
       const st = await fs.stat(file).catch(() => undefined);
-      if (!st || !isAbandoned(name, st.mtimeMs, now)) return;
+      if (!st || !isAbandoned(name, st.mtimeMs, now)) continue;
       if (!options.dryRun) await fs.rm(file, { force: true });
       found.count++;
       found.bytes += st.size;
-    });
+    }
     return found;
   }
 
   async delete(name: string): Promise<void> {
     const file = this.pathOf(name);
+    await this.requireRoot();
     await fs.rm(file, { force: true });
     await syncFolder(path.dirname(file)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err; // the folder itself is gone: nothing to sync
@@ -252,8 +320,9 @@ export class LocalBlobStore implements BlobStore {
       const st = await fs.stat(this.pathOf(name));
       return { name, size: st.size };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await this.requireRoot();
+      return null;
     }
   }
 
