@@ -41,7 +41,8 @@ export interface LockView {
 }
 
 export interface LockHandle {
-  name: string;
+  /** The lock blob; changes when a refresh on a store without atomic replace writes a new one. */
+  readonly name: string;
   exclusive: boolean;
   release(): Promise<void>;
 }
@@ -118,11 +119,8 @@ export async function acquireLock(repo: Repository, opts: { exclusive: boolean; 
     await repo.store.delete(name);
     throw blockError(raced);
   }
-  const id = name.slice('locks/'.length);
-  const timer = setInterval(() => {
-    record.refreshed = new Date().toISOString();
-    repo.saveJson('locks', record, id).catch(() => undefined);
-  }, REFRESH_EVERY_MS);
+  const handle = { name, exclusive: opts.exclusive, release: async (): Promise<void> => undefined };
+  const timer = setInterval(() => void refreshLock(repo, handle, record).catch(() => undefined), REFRESH_EVERY_MS);
   timer.unref();
   let released = false;
   const release = async (): Promise<void> => {
@@ -130,13 +128,35 @@ export async function acquireLock(repo: Repository, opts: { exclusive: boolean; 
     clearInterval(timer);
     // Forgotten only once deleted: a release that failed (a cancelled call after Ctrl-C) is
     // tried again by repo.close().
-    await repo.store.delete(name);
+    await repo.store.delete(handle.name);
     released = true;
-    repo.heldLocks.delete(name);
+    repo.heldLocks.delete(handle.name);
     repo.closers.delete(release);
   };
+  handle.release = release;
   repo.closers.add(release);
-  return { name, exclusive: opts.exclusive, release };
+  return handle;
+}
+
+/**
+ * Marks a held lock as alive. Where `put` replaces atomically the lock blob is rewritten; on a
+ * store that cannot (capabilities.atomicReplace false) a reader could catch it half-written and
+ * see an unreadable lock, so a new lock blob is written and the old one deleted after it: for a
+ * moment both exist, which only ever makes others wait, never proceed.
+ */
+export async function refreshLock(repo: Repository, handle: { name: string }, record: LockRecord): Promise<void> {
+  record.refreshed = new Date().toISOString();
+  const id = handle.name.slice('locks/'.length);
+  if (repo.store.capabilities?.atomicReplace !== false) {
+    await repo.saveJson('locks', record, id);
+    return;
+  }
+  const { name } = await repo.saveJson('locks', record);
+  const old = handle.name;
+  repo.heldLocks.add(name);
+  handle.name = name;
+  await repo.store.delete(old);
+  repo.heldLocks.delete(old);
 }
 
 /** Runs fn holding an exclusive lock (repairs, prune), released whatever happens. */
