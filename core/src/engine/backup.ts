@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { setImmediate as yieldNow } from 'node:timers/promises';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import picomatch from 'picomatch';
+import { compilePatterns, type PathPatterns } from './path-patterns.js';
 import type { RunError } from '@haven/plugin-api';
 import type { ScanEntry } from '@haven/plugin-api';
 import type { HookSet } from '../hooks/hook-set.js';
@@ -256,8 +256,8 @@ class BackupRun {
   private readonly rootDonePromise = new Promise<void>((r) => (this.rootDone = r));
   private afterFilePromises: Array<Promise<void>> = [];
 
-  private readonly excludeMatchers: Array<{ full: boolean; m: (s: string) => boolean }>;
-  private readonly includeMatchers: Array<{ full: boolean; m: (s: string) => boolean }> | null;
+  private readonly excludes: PathPatterns | null;
+  private readonly includes: PathPatterns | null;
   private readonly annotate: boolean;
   private readonly openContent: boolean;
   private readonly beforeFile: boolean;
@@ -270,9 +270,8 @@ class BackupRun {
     private readonly repo: Repository,
     private readonly opts: BackupOptions,
   ) {
-    const compile = (g: string) => ({ full: g.includes('/'), m: picomatch(g, { dot: true }) });
-    this.excludeMatchers = (opts.excludes ?? []).map(compile);
-    this.includeMatchers = opts.includes && opts.includes.length ? opts.includes.map(compile) : null;
+    this.excludes = compilePatterns(opts.excludes);
+    this.includes = compilePatterns(opts.includes);
     const h = opts.hooks;
     this.annotate = !!h && h.scan.annotateEntry.isUsed();
     this.openContent = !!h && h.copy.openContent.isUsed();
@@ -586,14 +585,11 @@ class BackupRun {
   // ---- walking -------------------------------------------------------------------------
 
   private excluded(full: string, name: string): boolean {
-    for (const x of this.excludeMatchers) if (x.m(x.full ? full : name)) return true;
-    return false;
+    return this.excludes !== null && this.excludes(full, name);
   }
 
   private included(full: string, name: string): boolean {
-    if (!this.includeMatchers) return true;
-    for (const x of this.includeMatchers) if (x.m(x.full ? full : name)) return true;
-    return false;
+    return this.includes === null || this.includes(full, name);
   }
 
   private makeNode(name: string, type: TreeNode['type'], st: Stats): TreeNode {

@@ -24,6 +24,7 @@ import type { RepositoryService } from './repository-access.js';
 import { backup, type BackupProgress } from '../engine/index.js';
 import { HavenError, SkippedError, UsageError } from '../errors.js';
 import { tryLock } from '../util/file-lock.js';
+import { RECENT_RUNS, requireSpace } from './space-check.js';
 import { RetryingBlobStore } from '../storage/retrying-store.js';
 import { parseDestination, type Task } from './task.js';
 import { isSystemRoot } from './task-validation.js';
@@ -33,6 +34,8 @@ export interface RunOptions {
   onProgress?: (p: BackupProgress) => void;
   /** Aborts the backup (Ctrl-C, service shutdown); the repository stays valid. */
   signal?: AbortSignal;
+  /** Runs even when the destination reports less free space than the run is expected to need. */
+  ignoreFreeSpace?: boolean;
 }
 
 export interface RunOutcome {
@@ -81,9 +84,9 @@ export class RunServiceImpl implements RunService {
       // An earlier run of this task that was killed is recorded as interrupted first; then
       // this run is on record from its start, so even a kill leaves a trace. Only the latest
       // record can be one: every run settles the one before it, and runs never overlap.
-      await this.history.list({ taskIds: [task.id], limit: 1 });
+      const latest = await this.history.list({ taskIds: [task.id], limit: RECENT_RUNS });
       await this.history.start(record);
-      await this.execute(task, record, options);
+      await this.execute(task, record, options, latest);
     } catch (err) {
       // Interrupted: whichever call noticed first, the interruption is the reason (exit 130).
       const reason: unknown = options.signal?.aborted ? options.signal.reason : err;
@@ -99,7 +102,7 @@ export class RunServiceImpl implements RunService {
     return { record, error };
   }
 
-  private async execute(task: Task, record: RunRecord, options: RunOptions): Promise<void> {
+  private async execute(task: Task, record: RunRecord, options: RunOptions, latestRuns: RunRecord[]): Promise<void> {
     const root = task.sources.find(isSystemRoot);
     if (root) throw new UsageError(`source "${root}" is the root of the system volume, which cannot be copied while the system runs from it`);
     // Plugins that watch every run (schedule and scan hooks) must be active before the veto.
@@ -111,6 +114,7 @@ export class RunServiceImpl implements RunService {
     }
     const repository = await this.repositories.open(task, { create: true, signal: options.signal });
     try {
+      if (!options.ignoreFreeSpace) await requireSpace(repository.store, task, latestRuns);
       const result = await backup(repository, {
         sources: task.sources,
         excludes: task.excludes,

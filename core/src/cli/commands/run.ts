@@ -33,7 +33,11 @@ export function exitCodeOf(outcome: RunOutcome): number {
   }
 }
 
-async function runAndReport(task: Task, o: CommonOptions): Promise<number> {
+interface RunCommandOptions extends CommonOptions {
+  ignoreFreeSpace?: boolean;
+}
+
+async function runAndReport(task: Task, o: RunCommandOptions): Promise<number> {
   const s = await services();
   const progress = createProgress('backup', o);
   // Ctrl-C or a kill stops the backup cleanly: in-flight store calls are abandoned, the run is
@@ -43,7 +47,7 @@ async function runAndReport(task: Task, o: CommonOptions): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => abort.abort(new InterruptedError(`interrupted by ${signal}`));
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   const outcome = await s.runs
-    .run(task, { trigger: 'manual', onProgress: (p) => progress.update(p), signal: abort.signal })
+    .run(task, { trigger: 'manual', onProgress: (p) => progress.update(p), signal: abort.signal, ignoreFreeSpace: o.ignoreFreeSpace })
     .finally(() => {
       progress.stop();
       process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
@@ -64,7 +68,8 @@ export function registerRunCommands(program: Command, action: CommandAction): vo
   program.command('run <name>').description('run a task now')
     .option('--json', 'print the run record as JSON')
     .option('--progress', 'show progress even when stderr is not a terminal')
-    .action(action(async (name: string, o: CommonOptions) => {
+    .option('--ignore-free-space', 'run even when the destination reports less free space than the run is expected to need')
+    .action(action(async (name: string, o: RunCommandOptions) => {
       const task = await (await services()).tasks.get(name, 'task.run');
       return runAndReport(task, o);
     }));
@@ -77,7 +82,8 @@ export function registerRunCommands(program: Command, action: CommandAction): vo
   )
     .option('--json', 'print the run record as JSON')
     .option('--progress', 'show progress even when stderr is not a terminal')
-    .action(action(async (sources: string[], o: RawTaskOptions & CommonOptions & { to: string; name?: string }) => {
+    .option('--ignore-free-space', 'run even when the destination reports less free space than the run is expected to need')
+    .action(action(async (sources: string[], o: RawTaskOptions & RunCommandOptions & { to: string; name?: string }) => {
       const s = await services();
       const name = o.name ?? defaultTaskName(sources[0]);
       const existing = (await s.tasks.list()).find((t) => t.name === name);
