@@ -91,6 +91,31 @@ describe('store failures', function () {
     const again = await haven.run(['run', 'docs', '--json']);
     expect(again.code, again.stderr).to.equal(0);
   });
+
+  for (const command of ['restore', 'check'] as const) {
+    it(`stops a slow read at once on Ctrl-C during ${command} (exit 130, "interrupted"), releasing its lock`, async () => {
+      const { haven, source, repo } = faultySandbox();
+      await createTask(haven, source, repo);
+      expect((await haven.run(['run', 'docs'])).code).to.equal(0);
+      const args = command === 'restore' ? ['restore', 'docs', '--to', path.join(haven.root, 'restored')] : ['check', 'docs', '--read-data'];
+      const child = spawn(process.execPath, [HAVEN_BIN, ...args], { env: { ...haven.env, HAVEN_TEST_FAULT: 'slowget:60000' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+      const locks = path.join(repo, 'locks');
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && !(existsSync(locks) && readdirSync(locks).length > 0)) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 1500)); // a pack read is on its (60 s) way
+      const sent = Date.now();
+      child.kill('SIGINT');
+      expect(await exited, stderr).to.equal(130);
+      expect(Date.now() - sent).to.be.below(15_000);
+      expect(stderr.trim()).to.equal('haven: interrupted by SIGINT');
+      expect(readdirSync(locks)).to.deep.equal([]);
+      const check = await haven.run(['check', 'docs', '--read-data', '--json']);
+      expect(check.code, check.stdout + check.stderr).to.equal(0);
+    });
+  }
 });
 
 describe('opening a destination', () => {

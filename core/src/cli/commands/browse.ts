@@ -6,17 +6,25 @@ import { listDir, listSnapshots, type Repository } from '../../engine/index.js';
 import type { Task } from '../../tasks/task.js';
 import type { CommandAction } from '../command-action.js';
 import { ExitCode } from '../../errors.js';
+import { RetryingBlobStore } from '../../storage/retrying-store.js';
+import { interruptible } from '../interruptible.js';
 
-/** Opens a task's repository for reading, runs fn, closes it. */
+/**
+ * Opens a task's repository for reading, runs fn, closes it. Ctrl-C abandons the store calls in
+ * flight and ends the command as interrupted (exit 130); the lock is still released.
+ */
 export async function withRepository<T>(name: string, action: 'task.read' | 'task.run' | 'restore', fn: (repo: Repository, task: Task) => Promise<T>): Promise<T> {
   const s = await services();
   const task = await s.tasks.get(name, action);
-  const repo = await s.repositories.open(task, { create: false });
-  try {
-    return await fn(repo, task);
-  } finally {
-    await repo.close();
-  }
+  return interruptible(async (signal) => {
+    const repo = await s.repositories.open(task, { create: false, signal });
+    try {
+      return await fn(repo, task);
+    } finally {
+      if (repo.store instanceof RetryingBlobStore) repo.store.endCancellation();
+      await repo.close();
+    }
+  });
 }
 
 function modeString(type: string, mode: number): string {

@@ -6,7 +6,8 @@ import { services } from '../cli-context.js';
 import { createProgress } from '../progress.js';
 import { formatBytes, printJson, printLines, type CommonOptions } from '../output.js';
 import { addTaskOptions, toTaskInput, type RawTaskOptions } from './task-options.js';
-import { ExitCode, InterruptedError, UsageError } from '../../errors.js';
+import { ExitCode, UsageError } from '../../errors.js';
+import { interruptible } from '../interruptible.js';
 import type { Task } from '../../tasks/task.js';
 import type { RunOutcome } from '../../tasks/run-service.js';
 import type { CommandAction } from '../command-action.js';
@@ -43,15 +44,9 @@ async function runAndReport(task: Task, o: RunCommandOptions): Promise<number> {
   // Ctrl-C or a kill stops the backup cleanly: in-flight store calls are abandoned, the run is
   // recorded as failed (exit 130), the repository stays valid, and the next run reuses what
   // was already uploaded.
-  const abort = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => abort.abort(new InterruptedError(`interrupted by ${signal}`));
-  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
-  const outcome = await s.runs
-    .run(task, { trigger: 'manual', onProgress: (p) => progress.update(p), signal: abort.signal, ignoreFreeSpace: o.ignoreFreeSpace })
-    .finally(() => {
-      progress.stop();
-      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-    });
+  const outcome = await interruptible((signal) =>
+    s.runs.run(task, { trigger: 'manual', onProgress: (p) => progress.update(p), signal, ignoreFreeSpace: o.ignoreFreeSpace }),
+  ).finally(() => progress.stop());
   if (o.json) printJson(outcome.record);
   else printLines(renderRun(outcome.record));
   if (outcome.error && !o.json && outcome.record.status === 'failed') process.stderr.write(`haven: ${outcome.error.message}\n`);
