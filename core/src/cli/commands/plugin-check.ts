@@ -36,7 +36,10 @@ async function providerTypeOf(host: PluginHost, id: string, location: string): P
   return { type: types[0], location };
 }
 
-export async function checkPluginStore(host: PluginHost, id: string, rawLocation: string, onResult?: (c: CaseResult) => void): Promise<PluginStoreCheck> {
+/** `--large`: the issue's full-size run (a 300 MB blob), for providers about to ship. */
+export const LARGE_BLOB_BYTES = 300_000_000;
+
+export async function checkPluginStore(host: PluginHost, id: string, rawLocation: string, onResult?: (c: CaseResult) => void, settings: { largeBytes?: number } = {}): Promise<PluginStoreCheck> {
   const { type, location } = await providerTypeOf(host, id, rawLocation);
   const provider = await host.storageProvider(type);
   let normalised: string;
@@ -49,17 +52,18 @@ export async function checkPluginStore(host: PluginHost, id: string, rawLocation
   const availability = await provider.checkAvailability(normalised);
   if (!availability.available) throw new SkippedError(`destination ${destination} is not available: ${availability.reason}`);
   const prefix = runPrefix();
-  const result = await runConformance(() => provider.open(normalised, { create: true }), { prefix, onResult });
+  const result = await runConformance(() => provider.open(normalised, { create: true }), { prefix, onResult, ...settings });
   return { plugin: id, destination, prefix, ...result };
 }
 
 export function registerPluginCheckCommand(plugins: Command, action: CommandAction): void {
   plugins.command('check <id>').description("run the storage conformance kit against a location of the plugin's provider (writes only below haven-conformance-*/, and removes it)")
     .requiredOption('--location <location>', 'where to check, e.g. /tmp/haven-check (TYPE:LOCATION when the plugin has several providers)')
+    .option('--large', 'round-trip a 300 MB blob instead of 64 MiB (slower; before releasing a provider)')
     .option('--json', 'print JSON')
-    .action(action(async (id: string, o: CommonOptions & { location: string }) => {
+    .action(action(async (id: string, o: CommonOptions & { location: string; large?: boolean }) => {
       const host = (await services()).plugins;
-      const check = await checkPluginStore(host, id, o.location, o.json ? undefined : (c) => printLines([formatCase(c)]));
+      const check = await checkPluginStore(host, id, o.location, o.json ? undefined : (c) => printLines([formatCase(c)]), o.large ? { largeBytes: LARGE_BLOB_BYTES } : {});
       if (o.json) printJson(check);
       else printLines([formatSummary(check)]);
       return check.failed ? ExitCode.FAILED : ExitCode.SUCCESS;
