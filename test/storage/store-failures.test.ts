@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { RetryingBlobStore } from '#core/storage/retrying-store.js';
 import { StorageError } from '#core/errors.js';
@@ -130,6 +130,21 @@ describe('opening a destination', () => {
     expect((await haven.run(['run', 'docs'], { env })).code).to.equal(0);
     expect((await haven.run(['snapshots', 'docs'], { env })).code).to.equal(0);
     expect(readFileSync(log, 'utf8')).to.equal('create=false\ncreate=false\n');
+  });
+
+  it("shows the provider's own reason when a destination cannot be opened, in every reading command (exit 1)", async () => {
+    const haven = havenSandbox();
+    const source = path.join(haven.root, 'docs');
+    mkdirSync(source);
+    writeFileSync(path.join(source, 'a.txt'), 'alpha\n');
+    const repo = path.join(haven.root, 'moved-away');
+    await haven.json(['task', 'create', 'docs', '--source', source, '--dest', `local:${repo}`, '--no-encryption']);
+    expect((await haven.run(['run', 'docs'])).code).to.equal(0);
+    rmSync(repo, { recursive: true });
+    for (const args of [['snapshots', 'docs'], ['ls', 'docs'], ['restore', 'docs', '--to', path.join(haven.root, 'r')], ['check', 'docs']]) {
+      const result = await haven.run(args);
+      expect([result.code, result.stderr], args[0]).to.deep.equal([1, `haven: local:${repo} cannot be opened: the folder ${repo} does not exist\n`]);
+    }
   });
 });
 

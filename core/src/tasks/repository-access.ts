@@ -14,6 +14,7 @@ import { RepositoryNotFoundError, SkippedError, UsageError } from '../errors.js'
 import { parseDestination, type Task } from './task.js';
 import { passwordFileModeError } from './password-file.js';
 import { RetryingBlobStore } from '../storage/retrying-store.js';
+import { openProviderStore, providerAvailability } from '../storage/provider-calls.js';
 
 export interface OpenedStore {
   store: RepositoryStore;
@@ -75,7 +76,7 @@ export class RepositoryServiceImpl implements RepositoryService {
   private async openDestination(task: Task, options: OpenOptions): Promise<OpenedStore & { exists?: boolean }> {
     const { type, location } = parseDestination(task.destination);
     const provider = await this.plugins.storageProvider(type);
-    const availability = await provider.checkAvailability(location);
+    const availability = await providerAvailability(provider, location);
     if (!availability.available) throw new SkippedError(`destination ${task.destination} is not available: ${availability.reason}`);
     const password = await resolvePassword(task);
     return { ...(await this.openLocation(provider, location, options)), password };
@@ -88,13 +89,13 @@ export class RepositoryServiceImpl implements RepositoryService {
    */
   private async openLocation(provider: StorageProvider, location: string, options: OpenOptions): Promise<{ store: RetryingBlobStore; exists?: boolean }> {
     const wrap = (store: BlobStore) => new RetryingBlobStore(store, options.signal);
-    if (!options.create) return { store: wrap(await provider.open(location, { create: false })) };
-    const existing = await provider.open(location, { create: false }).then(wrap, () => null);
+    if (!options.create) return { store: wrap(await openProviderStore(provider, location, { create: false })) };
+    const existing = await openProviderStore(provider, location, { create: false }).then(wrap, () => null);
     if (existing) {
       if (await repositoryExists(existing).catch(() => false)) return { store: existing, exists: true };
       await existing.close().catch(() => undefined);
     }
-    return { store: wrap(await provider.open(location, { create: true })), exists: false };
+    return { store: wrap(await openProviderStore(provider, location, { create: true })), exists: false };
   }
 
   async open(task: Task, options: OpenOptions): Promise<Repository> {
