@@ -16,7 +16,7 @@ export interface PluginPackage {
 }
 
 const ID = '^[a-z][a-z0-9-]{0,63}$';
-const contribution = (key: 'type' | 'id') => ({
+const contribution = (key: 'type' | 'id', extra: Record<string, unknown> = {}) => ({
   type: 'object',
   required: [key, 'description'],
   additionalProperties: false,
@@ -24,8 +24,26 @@ const contribution = (key: 'type' | 'id') => ({
     [key]: { type: 'string', pattern: ID },
     description: { type: 'string', minLength: 1 },
     available: { type: 'boolean' },
+    ...extra,
   },
 });
+
+/** A storage provider's declared credentials (API 1.1.0): see CredentialDeclaration. */
+const credentials = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['name', 'env', 'description'],
+    additionalProperties: false,
+    properties: {
+      name: { type: 'string', pattern: '^[a-z][a-zA-Z0-9_]{0,63}$' },
+      env: { type: 'string', pattern: '^[A-Z][A-Z0-9_]{0,127}$' },
+      description: { type: 'string', minLength: 1 },
+      secret: { type: 'boolean' },
+      required: { type: 'boolean' },
+    },
+  },
+};
 
 const schema = {
   type: 'object',
@@ -51,7 +69,7 @@ const schema = {
           type: 'object',
           additionalProperties: false,
           properties: {
-            storageProviders: { type: 'array', items: contribution('type') },
+            storageProviders: { type: 'array', items: contribution('type', { credentials }) },
             sourceHandlers: { type: 'array', items: contribution('id') },
           },
         },
@@ -87,6 +105,11 @@ export function validatePluginPackage(json: unknown): { ok: true; pkg: PluginPac
   const types = pkg.haven.contributes.storageProviders?.map((p) => p.type) ?? [];
   const duplicates = types.filter((t, i) => types.indexOf(t) !== i);
   if (duplicates.length > 0) problems.push(`haven.contributes.storageProviders: type "${duplicates[0]}" is listed twice`);
+  for (const provider of pkg.haven.contributes.storageProviders ?? []) {
+    const names = provider.credentials?.map((c) => c.name) ?? [];
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice) problems.push(`haven.contributes.storageProviders: credential "${twice}" of type "${provider.type}" is listed twice`);
+  }
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, pkg: { ...pkg, main: pkg.main ?? 'index.js' } };
 }

@@ -13,6 +13,7 @@ import { services } from '../cli-context.js';
 import { printJson, printLines, type CommonOptions } from '../output.js';
 import type { CommandAction } from '../command-action.js';
 import type { PluginHost } from '../../plugins/plugin-host.js';
+import type { ProviderCredentials } from '../../credentials/provider-credentials.js';
 import { ExitCode, SkippedError, UsageError } from '../../errors.js';
 import { formatCase, formatSummary, runConformance, runPrefix, type CaseResult, type ConformanceResult } from '@haven/plugin-api/conformance';
 
@@ -36,7 +37,13 @@ async function providerTypeOf(host: PluginHost, id: string, location: string): P
   return { type: types[0], location };
 }
 
-export async function checkPluginStore(host: PluginHost, id: string, rawLocation: string, onResult?: (c: CaseResult) => void): Promise<PluginStoreCheck> {
+export async function checkPluginStore(
+  host: PluginHost,
+  credentials: ProviderCredentials,
+  id: string,
+  rawLocation: string,
+  onResult?: (c: CaseResult) => void,
+): Promise<PluginStoreCheck> {
   const { type, location } = await providerTypeOf(host, id, rawLocation);
   const provider = await host.storageProvider(type);
   let normalised: string;
@@ -48,8 +55,10 @@ export async function checkPluginStore(host: PluginHost, id: string, rawLocation
   const destination = `${type}:${normalised}`;
   const availability = await provider.checkAvailability(normalised);
   if (!availability.available) throw new SkippedError(`destination ${destination} is not available: ${availability.reason}`);
+  // Resolved once, as a run does: every case's open gets the same credentials.
+  const given = await credentials.forDestination(provider, normalised);
   const prefix = runPrefix();
-  const result = await runConformance(() => provider.open(normalised, { create: true }), { prefix, onResult });
+  const result = await runConformance(() => provider.open(normalised, { create: true, credentials: given }), { prefix, onResult });
   return { plugin: id, destination, prefix, ...result };
 }
 
@@ -58,8 +67,8 @@ export function registerPluginCheckCommand(plugins: Command, action: CommandActi
     .requiredOption('--location <location>', 'where to check, e.g. /tmp/haven-check (TYPE:LOCATION when the plugin has several providers)')
     .option('--json', 'print JSON')
     .action(action(async (id: string, o: CommonOptions & { location: string }) => {
-      const host = (await services()).plugins;
-      const check = await checkPluginStore(host, id, o.location, o.json ? undefined : (c) => printLines([formatCase(c)]));
+      const s = await services();
+      const check = await checkPluginStore(s.plugins, s.credentials, id, o.location, o.json ? undefined : (c) => printLines([formatCase(c)]));
       if (o.json) printJson(check);
       else printLines([formatSummary(check)]);
       return check.failed ? ExitCode.FAILED : ExitCode.SUCCESS;
