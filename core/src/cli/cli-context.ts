@@ -9,10 +9,10 @@ import type { RunService } from '../tasks/run-service.js';
 import type { RepositoryService } from '../tasks/repository-access.js';
 import type { RunHistory } from '../history/run-history.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
+import type { ProviderCredentials } from '../credentials/provider-credentials.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { Identity } from '../auth/identity.js';
 import type { SystemSettingsStore } from '../config/system-settings.js';
-import type { ProviderCredentials } from '../credentials/provider-credentials.js';
 
 export interface Services {
   tasks: TaskService;

@@ -16,7 +16,7 @@ export interface PluginPackage {
 }
 
 const ID = '^[a-z][a-z0-9-]{0,63}$';
-const contribution = (key: 'type' | 'id', extra: Record<string, unknown> = {}) => ({
+const contribution = (key: 'type' | 'id') => ({
   type: 'object',
   required: [key, 'description'],
   additionalProperties: false,
@@ -24,7 +24,6 @@ const contribution = (key: 'type' | 'id', extra: Record<string, unknown> = {}) =
     [key]: { type: 'string', pattern: ID },
     description: { type: 'string', minLength: 1 },
     available: { type: 'boolean' },
-    ...extra,
   },
 });
 
@@ -44,6 +43,9 @@ const credentials = {
     },
   },
 };
+/** A storage provider contribution: a contribution that may also declare credentials. */
+const base = contribution('type');
+const storageProvider = { ...base, properties: { ...base.properties, credentials } };
 
 const schema = {
   type: 'object',
@@ -69,7 +71,7 @@ const schema = {
           type: 'object',
           additionalProperties: false,
           properties: {
-            storageProviders: { type: 'array', items: contribution('type', { credentials }) },
+            storageProviders: { type: 'array', items: storageProvider },
             sourceHandlers: { type: 'array', items: contribution('id') },
           },
         },
