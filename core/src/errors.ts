@@ -75,6 +75,17 @@ export class StorageError extends HavenError {
   }
 }
 
+/**
+ * A credential a storage provider declares as required was given neither in its environment
+ * variable nor in the credentials file: an authentication failure, found before the provider
+ * is asked to open anything (exit 1).
+ */
+export class CredentialsMissingError extends StorageError {
+  constructor(message: string) {
+    super(message, 'EAUTH', 'auth');
+  }
+}
+
 /** Ctrl-C (SIGINT) or SIGTERM stopped the command; what it did is recorded (exit 130). */
 export class InterruptedError extends HavenError {
   override readonly exitCode = ExitCode.INTERRUPTED;

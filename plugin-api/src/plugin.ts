@@ -5,7 +5,8 @@
  * plugin) and `engines.haven`, the API range it needs. Its main module exports
  * `activate(context)` and optionally `deactivate()`.
  *
- * Stable since API 1.0.0.
+ * Stable since API 1.0.0; `PluginContext.storagePath`, `PluginContext.secrets` and
+ * `StorageProviderContribution.credentials` added in 1.1.0.
  */
 import type { Disposable } from './disposable.js';
 import type { PluginHooks } from './hooks.js';
@@ -35,6 +36,34 @@ export interface PluginContext {
   registerStorageProvider(provider: StorageProvider): Disposable;
   /** Registers a source handler the manifest contributes. */
   registerSourceHandler(handler: SourceHandler): Disposable;
+  /**
+   * A folder for this plugin's own state (caches, settings it learns), private to the user
+   * running Haven: `<state folder>/plugin-data/<plugin id>/`, created mode 0700 the first
+   * time this property is read. Not for secrets: use `secrets`. Since API 1.1.0 (absent on a
+   * 1.0 host, hence optional).
+   */
+  readonly storagePath?: string;
+  /**
+   * A per-user store for tokens the plugin obtains itself (a refresh token, a key
+   * passphrase), kept encrypted at rest and namespaced by plugin id: a plugin sees only its own
+   * names. Credentials the user supplies belong in the manifest's `credentials` instead.
+   * Since API 1.1.0 (absent on a 1.0 host, hence optional).
+   */
+  readonly secrets?: PluginSecrets;
+}
+
+/**
+ * A plugin's secret store (API 1.1.0). Names are 1 to 128 characters of `[A-Za-z0-9._-]`.
+ * Calls reject when the store's files cannot be used (wrong owner, readable by others,
+ * damaged); the message says which file and what to do.
+ */
+export interface PluginSecrets {
+  /** The value stored under `name`, or undefined when there is none. */
+  get(name: string): Promise<string | undefined>;
+  /** Stores `value` under `name`, replacing what was there; durable once it resolves. */
+  set(name: string, value: string): Promise<void>;
+  /** Removes `name`; removing a name that is not there is not an error. */
+  delete(name: string): Promise<void>;
 }
 
 /** The shape of a plugin's main module. */
@@ -49,6 +78,36 @@ export interface StorageProviderContribution {
   description: string;
   /** false while the provider is declared but not implemented yet: tasks using it do not run. */
   available?: boolean;
+  /**
+   * What the provider needs from the user to open a destination. The host reads each one from
+   * its environment variable, else from the user's credentials file, and passes them in
+   * `OpenOptions.credentials` on every `open`. Since API 1.1.0.
+   */
+  credentials?: CredentialDeclaration[];
+}
+
+/**
+ * One credential a storage provider needs (API 1.1.0), e.g. an access key or a user name.
+ * The value never passes through task settings, run records, logs or command-line arguments.
+ */
+export interface CredentialDeclaration {
+  /** Its key in `OpenOptions.credentials` and in the credentials file: `[a-z][a-zA-Z0-9_]*`. */
+  name: string;
+  /** The environment variable it is read from first: `[A-Z][A-Z0-9_]*`, e.g. `HAVEN_S3_SECRET_KEY`. */
+  env: string;
+  /** What it is, for the user: shown when it is missing. */
+  description: string;
+  /**
+   * Whether the value must never be shown (default true). Set false for harmless values such
+   * as a user name or a region, which `--debug` may then print.
+   */
+  secret?: boolean;
+  /**
+   * Whether `open` cannot work without it (default true). A required credential that is
+   * missing fails the command before `open` is called, naming the credential, its variable
+   * and the file; an optional one is simply left out of `OpenOptions.credentials`.
+   */
+  required?: boolean;
 }
 
 /** A source handler a manifest contributes. */

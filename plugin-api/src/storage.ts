@@ -147,7 +147,13 @@ export interface DestinationRef {
 
 /** What a provider needs to open a destination beyond the location itself. */
 export interface OpenOptions {
-  /** Provider credentials, already read from files or the environment by the host. */
+  /**
+   * The credentials the provider's manifest declares (`StorageProviderContribution.credentials`),
+   * read by the host from their environment variables or the user's credentials file, keyed by
+   * credential name. Since API 1.1.0; undefined when the provider declares none. An optional
+   * credential the user did not give is absent; a required one is always present (the host
+   * fails before `open` otherwise). Never log or echo these values.
+   */
   credentials?: Record<string, string>;
   /**
    * Create the location if it does not exist. Set exactly when: a task's run found no

@@ -49,3 +49,28 @@ export function makeTraversable(dir: string): void {
   }
   accessSync(dir, constants.R_OK);
 }
+
+/**
+ * A fresh user of this test process's own (a unique name, so parallel test runs never share
+ * one), for tests that must leave nothing behind: remove it with removeUser in an `after`
+ * hook, which mocha runs even when a test failed.
+ */
+export function createTemporaryUser(prefix: string): OsUser {
+  if (!isRoot()) throw new Error(`only root can create the test user ${prefix}-*`);
+  const name = `${prefix}-${process.pid}`;
+  execFileSync('useradd', ['--create-home', '--shell', '/usr/sbin/nologin', name]);
+  const created = lookup(name);
+  if (!created) throw new Error(`useradd ${name} did not create the user`);
+  return created;
+}
+
+/** Removes a user made by createTemporaryUser, with its home folder. */
+export function removeUser(user: OsUser): void {
+  try {
+    // userdel complains on stderr about a mail spool it did not find: not our concern.
+    execFileSync('userdel', ['--remove', user.name], { stdio: 'ignore' });
+  } catch {
+    // Judged below by whether the user is gone, not by userdel's exit code.
+  }
+  if (lookup(user.name)) throw new Error(`could not remove the test user ${user.name}`);
+}

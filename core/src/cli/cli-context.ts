@@ -9,6 +9,7 @@ import type { RunService } from '../tasks/run-service.js';
 import type { RepositoryService } from '../tasks/repository-access.js';
 import type { RunHistory } from '../history/run-history.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
+import type { ProviderCredentials } from '../credentials/provider-credentials.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { Identity } from '../auth/identity.js';
 import type { SystemSettingsStore } from '../config/system-settings.js';
@@ -19,6 +20,7 @@ export interface Services {
   repositories: RepositoryService;
   history: RunHistory;
   plugins: PluginHost;
+  credentials: ProviderCredentials;
   authorizer: Authorizer;
   identity: Identity;
   settings: SystemSettingsStore;
@@ -35,6 +37,7 @@ export async function services(): Promise<Services> {
     repositories: c.get(ids.RepositoryService),
     history: c.get(ids.RunHistory),
     plugins: c.get(ids.PluginHost),
+    credentials: c.get(ids.ProviderCredentials),
     authorizer: c.get(ids.Authorizer),
     identity: c.get(ids.Identity),
     settings: c.get(ids.SystemSettingsStore),

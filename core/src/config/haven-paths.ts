@@ -12,6 +12,16 @@ export interface HavenPaths {
   /** Computer-wide settings (plugin enablement, admin group). */
   readonly systemDir: string;
   readonly systemSettingsFile: string;
+  /**
+   * The user's storage provider credentials (`HAVEN_CREDENTIALS_FILE`, else
+   * `<home>/credentials.json`): see core/src/credentials/credentials-file.ts.
+   */
+  readonly credentialsFile: string;
+  /** Plugins' own state: one folder per plugin id below it (PluginContext.storagePath). */
+  readonly pluginDataDir: string;
+  /** Plugins' secrets (PluginContext.secrets), encrypted with the key in `secretsKeyFile`. */
+  readonly secretsFile: string;
+  readonly secretsKeyFile: string;
   /** Plugin folders in lookup order: built-in, system, user, then HAVEN_PLUGIN_PATH. */
   readonly pluginFolders: ReadonlyArray<{ dir: string; origin: PluginOrigin }>;
 }
@@ -37,6 +47,10 @@ export function resolveHavenPaths(env: NodeJS.ProcessEnv, uid: number): HavenPat
     home,
     systemDir,
     systemSettingsFile: path.join(systemDir, 'settings.json'),
+    credentialsFile: path.resolve(env.HAVEN_CREDENTIALS_FILE || path.join(home, 'credentials.json')),
+    pluginDataDir: path.join(home, 'plugin-data'),
+    secretsFile: path.join(home, 'plugin-secrets.json'),
+    secretsKeyFile: path.join(home, 'plugin-secrets.key'),
     pluginFolders: [
       { dir: path.join(INSTALL_ROOT, 'plugins'), origin: 'builtin' },
       { dir: path.resolve(env.HAVEN_SYSTEM_PLUGIN_DIR || SYSTEM_PLUGIN_DIR), origin: 'system' },

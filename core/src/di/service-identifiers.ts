@@ -16,3 +16,4 @@ export const TaskService = Symbol('TaskService');
 export const RunHistory = Symbol('RunHistory');
 export const RunService = Symbol('RunService');
 export const RepositoryService = Symbol('RepositoryService');
+export const ProviderCredentials = Symbol('ProviderCredentials');

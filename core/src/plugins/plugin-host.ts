@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { inject, injectable } from 'inversify';
 import semver from 'semver';
 import { PLUGIN_API_VERSION } from '@haven/plugin-api';
-import type { Disposable, PluginContext, PluginModule, StorageProvider } from '@haven/plugin-api';
+import type { Disposable, PluginContext, PluginModule, StorageProvider, StorageProviderContribution } from '@haven/plugin-api';
 import {
   HavenPaths as HavenPathsId,
   HookSetId,
@@ -26,6 +26,8 @@ import { PluginFailedError, ProviderNotInstalledError, SkippedError, UsageError 
 import type { HavenPaths } from '../config/haven-paths.js';
 import { ActivationFailures, mainFileMtime } from './activation-failures.js';
 import { createPluginLogger } from '../util/logger.js';
+import { SecretStore } from '../secrets/secret-store.js';
+import { pluginSecrets, pluginStoragePath } from './plugin-state.js';
 
 /**
  * - `ready`: enabled, code not loaded yet (it loads when needed)
@@ -52,7 +54,7 @@ export interface PluginInfo {
   /** Why the plugin is not usable, in a sentence. */
   reason?: string;
   disabledBy?: { by: string; at: string };
-  storageProviders: Array<{ type: string; description: string; available: boolean }>;
+  storageProviders: Array<StorageProviderContribution & { available: boolean }>;
   sourceHandlers: Array<{ id: string; description: string; available: boolean }>;
   activationEvents: string[];
   tapFailures: TapFailure[];
@@ -76,6 +78,8 @@ export interface PluginHost {
   info(id: string): Promise<PluginInfo>;
   /** The provider for a destination type, activating its plugin if needed. */
   storageProvider(type: string): Promise<StorageProvider>;
+  /** What the manifest declares for a destination type (its credentials, …), without activating anything. */
+  storageContribution(type: string): Promise<StorageProviderContribution | undefined>;
   /** Activates plugins that want to see every run (onRun, onStartup, source handlers). */
   activateForRun(): Promise<void>;
   /** Deactivates every active plugin and undoes its registrations. */
@@ -89,15 +93,17 @@ export class PluginHostImpl implements PluginHost {
   private entries?: Promise<Map<string, PluginEntry>>;
   private readonly tapFailures: TapFailure[] = [];
   private readonly failures: ActivationFailures;
+  private readonly secrets: SecretStore;
 
   constructor(
     @inject(PluginDiscoveryId) private readonly discovery: PluginDiscovery,
     @inject(SettingsId) private readonly settings: SystemSettingsStore,
     @inject(RegistryId) private readonly registry: StorageProviderRegistry,
     @inject(HookSetId) private readonly hooks: HookSet,
-    @inject(HavenPathsId) paths: HavenPaths,
+    @inject(HavenPathsId) private readonly paths: HavenPaths,
   ) {
     this.failures = new ActivationFailures(path.join(paths.home, 'plugin-failures.json'));
+    this.secrets = new SecretStore(paths);
   }
 
   reset(): void {
@@ -114,11 +120,20 @@ export class PluginHostImpl implements PluginHost {
     return entry.info;
   }
 
-  async storageProvider(type: string): Promise<StorageProvider> {
-    const entries = await this.load();
-    const owner = [...entries.values()].find((e) =>
+  /** The plugin that serves a destination type: not one shadowed by, or in conflict with, another. */
+  private ownerOf(entries: Map<string, PluginEntry>, type: string): PluginEntry | undefined {
+    return [...entries.values()].find((e) =>
       e.info.state !== 'shadowed' && e.info.state !== 'conflict' && e.info.storageProviders.some((p) => p.type === type),
     );
+  }
+
+  async storageContribution(type: string): Promise<StorageProviderContribution | undefined> {
+    return this.ownerOf(await this.load(), type)?.info.storageProviders.find((p) => p.type === type);
+  }
+
+  async storageProvider(type: string): Promise<StorageProvider> {
+    const entries = await this.load();
+    const owner = this.ownerOf(entries, type);
     if (!owner) {
       const known = [...entries.values()].flatMap((e) => e.info.storageProviders.map((p) => p.type));
       throw new ProviderNotInstalledError(`unknown destination type "${type}": storage provider "${type}" is not installed (known: ${known.join(', ') || 'none'})`);
@@ -283,6 +298,7 @@ export class PluginHostImpl implements PluginHost {
     const contributes = new Set(info.storageProviders.map((p) => p.type));
     const handlers = new Set(info.sourceHandlers.map((h) => h.id));
     const track = (d: Disposable) => entry.subscriptions.push(d);
+    const paths = this.paths;
     const context: PluginContext = {
       apiVersion: PLUGIN_API_VERSION,
       pluginId: info.id,
@@ -307,6 +323,11 @@ export class PluginHostImpl implements PluginHost {
         track(d);
         return d;
       },
+      // A getter, so a plugin that keeps no state leaves no empty folder behind.
+      get storagePath() {
+        return pluginStoragePath(paths, info.id);
+      },
+      secrets: pluginSecrets(this.secrets, info.id),
     };
     await mod.activate(context);
     info.state = 'active';

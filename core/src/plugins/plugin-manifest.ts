@@ -27,6 +27,26 @@ const contribution = (key: 'type' | 'id') => ({
   },
 });
 
+/** A storage provider's declared credentials (API 1.1.0): see CredentialDeclaration. */
+const credentials = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['name', 'env', 'description'],
+    additionalProperties: false,
+    properties: {
+      name: { type: 'string', pattern: '^[a-z][a-zA-Z0-9_]{0,63}$' },
+      env: { type: 'string', pattern: '^[A-Z][A-Z0-9_]{0,127}$' },
+      description: { type: 'string', minLength: 1 },
+      secret: { type: 'boolean' },
+      required: { type: 'boolean' },
+    },
+  },
+};
+/** A storage provider contribution: a contribution that may also declare credentials. */
+const base = contribution('type');
+const storageProvider = { ...base, properties: { ...base.properties, credentials } };
+
 const schema = {
   type: 'object',
   required: ['name', 'version', 'engines', 'haven'],
@@ -51,7 +71,7 @@ const schema = {
           type: 'object',
           additionalProperties: false,
           properties: {
-            storageProviders: { type: 'array', items: contribution('type') },
+            storageProviders: { type: 'array', items: storageProvider },
             sourceHandlers: { type: 'array', items: contribution('id') },
           },
         },
@@ -87,6 +107,11 @@ export function validatePluginPackage(json: unknown): { ok: true; pkg: PluginPac
   const types = pkg.haven.contributes.storageProviders?.map((p) => p.type) ?? [];
   const duplicates = types.filter((t, i) => types.indexOf(t) !== i);
   if (duplicates.length > 0) problems.push(`haven.contributes.storageProviders: type "${duplicates[0]}" is listed twice`);
+  for (const provider of pkg.haven.contributes.storageProviders ?? []) {
+    const names = provider.credentials?.map((c) => c.name) ?? [];
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice) problems.push(`haven.contributes.storageProviders: credential "${twice}" of type "${provider.type}" is listed twice`);
+  }
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, pkg: { ...pkg, main: pkg.main ?? 'index.js' } };
 }

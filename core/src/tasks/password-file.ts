@@ -1,14 +1,14 @@
 /**
- * A password file must be private to its owner, as ssh insists for a private key: a file that
- * other users can read (or change) is refused with the reason and the fix, at task creation
- * and whenever the password is read.
+ * A password file must be private to its owner: a file that other users can read (or change)
+ * is refused with the reason and the fix, at task creation and whenever the password is read.
+ * Its owner is not checked: a system-mode run reads the password file of the task's owner.
  */
-import { UsageError } from '../errors.js';
+import type { UsageError } from '../errors.js';
+import { privateFileRefusal, type PrivateFileRules } from '../util/private-file.js';
+
+export const PASSWORD_FILE_RULES: PrivateFileRules = { what: 'password file' };
 
 /** The refusal for a password file with any group or other permission bit set, if any. */
 export function passwordFileModeError(file: string, mode: number): UsageError | undefined {
-  if ((mode & 0o077) === 0) return undefined;
-  const access = mode & 0o044 ? 'readable' : 'writable';
-  const octal = (mode & 0o7777).toString(8).padStart(4, '0');
-  return new UsageError(`the password file ${file} is ${access} by other users (mode ${octal}); make it private: chmod 600 ${file}`);
+  return privateFileRefusal(file, { mode }, PASSWORD_FILE_RULES);
 }

@@ -1,18 +1,20 @@
 /**
  * Opening a task's repository: resolve the provider (activating its plugin), check the
  * destination is reachable, read the password from the environment or the task's password
- * file, then open (or, for a first backup, create) the repository.
+ * file and the provider's credentials (provider-credentials.ts), then open (or, for a first
+ * backup, create) the repository.
  */
-import { open } from 'node:fs/promises';
 import { inject, injectable } from 'inversify';
 import type { BlobStore, StorageProvider } from '@haven/plugin-api';
 import type { RepositoryStore } from '../storage/repository-store.js';
-import { PluginHost as PluginHostId } from '../di/service-identifiers.js';
+import { PluginHost as PluginHostId, ProviderCredentials as ProviderCredentialsId } from '../di/service-identifiers.js';
+import type { ProviderCredentials } from '../credentials/provider-credentials.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import { openOrInitRepository, openRepository, repositoryExists, type Repository } from '../engine/index.js';
 import { RepositoryNotFoundError, SkippedError, UsageError } from '../errors.js';
 import { parseDestination, type Task } from './task.js';
-import { passwordFileModeError } from './password-file.js';
+import { PASSWORD_FILE_RULES } from './password-file.js';
+import { readPrivateFile } from '../util/private-file.js';
 import { RetryingBlobStore } from '../storage/retrying-store.js';
 import { openProviderStore, providerAvailability } from '../storage/provider-calls.js';
 
@@ -43,15 +45,7 @@ export async function resolvePassword(task: Pick<Task, 'encryption' | 'passwordF
   if (task.passwordFile) {
     let text: string;
     try {
-      // Mode and content from one open file: the file checked is the file read.
-      const handle = await open(task.passwordFile, 'r');
-      try {
-        const refused = passwordFileModeError(task.passwordFile, (await handle.stat()).mode);
-        if (refused) throw refused;
-        text = await handle.readFile('utf8');
-      } finally {
-        await handle.close();
-      }
+      text = (await readPrivateFile(task.passwordFile, PASSWORD_FILE_RULES)).toString('utf8');
     } catch (err) {
       if (err instanceof UsageError) throw err;
       throw new UsageError(`cannot read the password file ${task.passwordFile} of task "${task.name}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
@@ -65,7 +59,10 @@ export async function resolvePassword(task: Pick<Task, 'encryption' | 'passwordF
 
 @injectable()
 export class RepositoryServiceImpl implements RepositoryService {
-  constructor(@inject(PluginHostId) private readonly plugins: PluginHost) {}
+  constructor(
+    @inject(PluginHostId) private readonly plugins: PluginHost,
+    @inject(ProviderCredentialsId) private readonly credentials: ProviderCredentials,
+  ) {}
 
   async openStore(task: Task, options: OpenOptions = { create: false }): Promise<OpenedStore> {
     const { store, password } = await this.openDestination(task, options);
@@ -79,7 +76,8 @@ export class RepositoryServiceImpl implements RepositoryService {
     const availability = await providerAvailability(provider, location);
     if (!availability.available) throw new SkippedError(`destination ${task.destination} is not available: ${availability.reason}`);
     const password = await resolvePassword(task);
-    return { ...(await this.openLocation(provider, location, options)), password };
+    const credentials = await this.credentials.forDestination(provider, location);
+    return { ...(await this.openLocation(provider, location, options, credentials)), password };
   }
 
   /**
@@ -87,15 +85,20 @@ export class RepositoryServiceImpl implements RepositoryService {
    * backup): a run first opens without it, and asks again with it only if that failed or found
    * no repository. `exists` says what that first look found (undefined: not looked).
    */
-  private async openLocation(provider: StorageProvider, location: string, options: OpenOptions): Promise<{ store: RetryingBlobStore; exists?: boolean }> {
+  private async openLocation(
+    provider: StorageProvider,
+    location: string,
+    options: OpenOptions,
+    credentials: Record<string, string> | undefined,
+  ): Promise<{ store: RetryingBlobStore; exists?: boolean }> {
     const wrap = (store: BlobStore) => new RetryingBlobStore(store, options.signal);
-    if (!options.create) return { store: wrap(await openProviderStore(provider, location, { create: false })) };
-    const existing = await openProviderStore(provider, location, { create: false }).then(wrap, () => null);
+    if (!options.create) return { store: wrap(await openProviderStore(provider, location, { create: false, credentials })) };
+    const existing = await openProviderStore(provider, location, { create: false, credentials }).then(wrap, () => null);
     if (existing) {
       if (await repositoryExists(existing).catch(() => false)) return { store: existing, exists: true };
       await existing.close().catch(() => undefined);
     }
-    return { store: wrap(await openProviderStore(provider, location, { create: true })), exists: false };
+    return { store: wrap(await openProviderStore(provider, location, { create: true, credentials })), exists: false };
   }
 
   async open(task: Task, options: OpenOptions): Promise<Repository> {

@@ -3,17 +3,28 @@
  * mkdir's mode is reduced by the umask and never widened, so the folders we create are
  * chmod-ed to the mode asked for; a folder that already existed is left as its owner made it.
  */
-import { promises as fs } from 'node:fs';
+import { chmodSync, mkdirSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
-export async function ensureStateDir(dir: string, mode = 0o700): Promise<void> {
-  // recursive mkdir returns the first folder it created (undefined when all existed): every
-  // folder from there down to `dir` is ours.
-  const first = await fs.mkdir(dir, { recursive: true, mode });
-  if (!first) return;
+/**
+ * The folders a recursive mkdir of `dir` created, given the first one it reports (undefined
+ * when all existed): every folder from there down to `dir` is ours.
+ */
+function createdFolders(dir: string, first: string | undefined): string[] {
+  if (!first) return [];
   const top = path.resolve(first);
+  const folders: string[] = [];
   for (let current = path.resolve(dir); ; current = path.dirname(current)) {
-    await fs.chmod(current, mode);
-    if (current === top || current === path.dirname(current)) break;
+    folders.push(current);
+    if (current === top || current === path.dirname(current)) return folders;
   }
+}
+
+export async function ensureStateDir(dir: string, mode = 0o700): Promise<void> {
+  for (const folder of createdFolders(dir, await fs.mkdir(dir, { recursive: true, mode }))) await fs.chmod(folder, mode);
+}
+
+/** The same, for a synchronous getter (PluginContext.storagePath is created on first read). */
+export function ensureStateDirSync(dir: string, mode = 0o700): void {
+  for (const folder of createdFolders(dir, mkdirSync(dir, { recursive: true, mode }))) chmodSync(folder, mode);
 }

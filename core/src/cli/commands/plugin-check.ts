@@ -13,6 +13,7 @@ import { services } from '../cli-context.js';
 import { printJson, printLines, type CommonOptions } from '../output.js';
 import type { CommandAction } from '../command-action.js';
 import type { PluginHost } from '../../plugins/plugin-host.js';
+import type { ProviderCredentials } from '../../credentials/provider-credentials.js';
 import { ExitCode, SkippedError, UsageError } from '../../errors.js';
 import { formatCase, formatSummary, runConformance, runPrefix, type CaseResult, type ConformanceResult } from '@haven/plugin-api/conformance';
 
@@ -39,7 +40,14 @@ async function providerTypeOf(host: PluginHost, id: string, location: string): P
 /** `--large`: the issue's full-size run (a 300 MB blob), for providers about to ship. */
 export const LARGE_BLOB_BYTES = 300_000_000;
 
-export async function checkPluginStore(host: PluginHost, id: string, rawLocation: string, onResult?: (c: CaseResult) => void, settings: { largeBytes?: number } = {}): Promise<PluginStoreCheck> {
+export async function checkPluginStore(
+  host: PluginHost,
+  credentials: ProviderCredentials,
+  id: string,
+  rawLocation: string,
+  onResult?: (c: CaseResult) => void,
+  settings: { largeBytes?: number } = {},
+): Promise<PluginStoreCheck> {
   const { type, location } = await providerTypeOf(host, id, rawLocation);
   const provider = await host.storageProvider(type);
   let normalised: string;
@@ -51,8 +59,10 @@ export async function checkPluginStore(host: PluginHost, id: string, rawLocation
   const destination = `${type}:${normalised}`;
   const availability = await provider.checkAvailability(normalised);
   if (!availability.available) throw new SkippedError(`destination ${destination} is not available: ${availability.reason}`);
+  // Resolved once, as a run does: every case's open gets the same credentials.
+  const given = await credentials.forDestination(provider, normalised);
   const prefix = runPrefix();
-  const result = await runConformance(() => provider.open(normalised, { create: true }), { prefix, onResult, ...settings });
+  const result = await runConformance(() => provider.open(normalised, { create: true, credentials: given }), { prefix, onResult, ...settings });
   return { plugin: id, destination, prefix, ...result };
 }
 
@@ -62,8 +72,8 @@ export function registerPluginCheckCommand(plugins: Command, action: CommandActi
     .option('--large', 'round-trip a 300 MB blob instead of 64 MiB (slower; before releasing a provider)')
     .option('--json', 'print JSON')
     .action(action(async (id: string, o: CommonOptions & { location: string; large?: boolean }) => {
-      const host = (await services()).plugins;
-      const check = await checkPluginStore(host, id, o.location, o.json ? undefined : (c) => printLines([formatCase(c)]), o.large ? { largeBytes: LARGE_BLOB_BYTES } : {});
+      const s = await services();
+      const check = await checkPluginStore(s.plugins, s.credentials, id, o.location, o.json ? undefined : (c) => printLines([formatCase(c)]), o.large ? { largeBytes: LARGE_BLOB_BYTES } : {});
       if (o.json) printJson(check);
       else printLines([formatSummary(check)]);
       return check.failed ? ExitCode.FAILED : ExitCode.SUCCESS;
