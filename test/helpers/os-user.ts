@@ -4,8 +4,9 @@
  * real unprivileged user created here with useradd.
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, statSync } from 'node:fs';
+import { accessSync, chmodSync, chownSync, constants, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { REPO_ROOT, havenSandbox, type HavenSandbox } from './haven-cli.js';
 
 export interface OsUser {
   name: string;
@@ -48,4 +49,13 @@ export function makeTraversable(dir: string): void {
     current = parent;
   }
   accessSync(dir, constants.R_OK);
+}
+
+/** A Haven sandbox `user` can work in: its personal folders are the user's, Haven's code readable. */
+export function sandboxFor(user: OsUser, extraEnv: NodeJS.ProcessEnv = {}): HavenSandbox {
+  const haven = havenSandbox(extraEnv);
+  chmodSync(haven.root, 0o755);
+  for (const dir of ['home', 'xdg-data']) chownSync(path.join(haven.root, dir), user.uid, user.gid);
+  makeTraversable(REPO_ROOT);
+  return haven;
 }

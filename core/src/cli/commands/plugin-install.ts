@@ -33,11 +33,12 @@ export function registerPluginInstallCommands(plugins: Command, action: CommandA
       // What Haven now makes of it: another plugin may still shadow it or claim its provider type.
       s.plugins.reset();
       const info = (await s.plugins.list()).find((p) => p.dir === installed.dir);
+      if (info && info.state !== 'ready') process.stderr.write(`haven: plugin "${installed.id}" is installed, but Haven cannot use it as things are: ${info.reason}\n`);
       if (o.json) return printJson({ ...installed, state: info?.state, reason: info?.reason });
       printLines([
         `${installed.replaced ? 'replaced' : 'installed'} plugin "${installed.id}" ${installed.version} (${installed.name}) in ${installed.dir} (${installed.origin} plugin folder)`,
         ...(installed.dependencies.length ? [`dependencies: ${installed.dependencies.join(', ')}`] : []),
-        `state: ${info?.state ?? 'not found'}${info?.reason ? ` — ${info.reason}` : ''}`,
+        `state: ${info?.state ?? 'not found'}`,
       ]);
     }));
 

@@ -94,11 +94,14 @@ export async function installPlugin(source: string, folder: PluginFolder, option
     chmodSync(staging, 0o755);
     try {
       await extractTarball(tarball, staging);
-      if (dependencies.length > 0) {
-        // Production dependencies only: the API is the host's (peer), dev tools are for building.
-        await runNpm(['install', '--omit=dev', '--omit=peer', '--ignore-scripts', '--no-audit', '--no-fund'], staging, `installing the dependencies of plugin "${id}"`);
-      }
       linkHostApi(staging);
+      if (dependencies.length > 0) {
+        // Production dependencies only: dev tools are for building, and the API is the host's.
+        // npm resolves peers even when told to omit them: the link above satisfies the API's,
+        // which is in no registry; npm then removes it as an omitted peer, so it is made again.
+        await runNpm(['install', '--omit=dev', '--omit=peer', '--ignore-scripts', '--no-audit', '--no-fund'], staging, `installing the dependencies of plugin "${id}"`);
+        linkHostApi(staging);
+      }
       const replaced = putInPlace(staging, place);
       return { id, name: pkg.name, version: pkg.version, dir: place, origin: folder.origin, replaced, dependencies };
     } finally {
