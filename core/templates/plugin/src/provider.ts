@@ -2,7 +2,7 @@
  * The storage provider for `{{type}}:LOCATION` destinations: it checks a LOCATION, says whether
  * it can be reached now, and opens it as a BlobStore. As generated, LOCATION is a folder.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Availability, BlobStore, OpenOptions, StorageProvider } from '@haven/plugin-api';
 import { FolderStore } from './folder-store.js';
@@ -20,7 +20,9 @@ export const provider: StorageProvider = {
   async checkAvailability(location: string): Promise<Availability> {
     // TODO: can LOCATION be reached now (mounted, online, signed in)? When it cannot, return
     // { available: false, reason }: the run is skipped (exit 4) with your reason, not failed.
-    void location;
+    // As generated: a folder that does not exist yet is created by open(); a file is in the way.
+    const found = await stat(location).catch(() => undefined);
+    if (found && !found.isDirectory()) return { available: false, reason: `${location} is a file, not a folder` };
     return { available: true };
   },
 
