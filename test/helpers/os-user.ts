@@ -4,8 +4,9 @@
  * real unprivileged user created here with useradd.
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, statSync } from 'node:fs';
+import { accessSync, chmodSync, chownSync, constants, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { REPO_ROOT, havenSandbox, type HavenSandbox } from './haven-cli.js';
 
 export interface OsUser {
   name: string;
@@ -73,4 +74,13 @@ export function removeUser(user: OsUser): void {
     // Judged below by whether the user is gone, not by userdel's exit code.
   }
   if (lookup(user.name)) throw new Error(`could not remove the test user ${user.name}`);
+}
+
+/** A Haven sandbox `user` can work in: its personal folders are the user's, Haven's code readable. */
+export function sandboxFor(user: OsUser, extraEnv: NodeJS.ProcessEnv = {}): HavenSandbox {
+  const haven = havenSandbox(extraEnv);
+  chmodSync(haven.root, 0o755);
+  for (const dir of ['home', 'xdg-data']) chownSync(path.join(haven.root, dir), user.uid, user.gid);
+  makeTraversable(REPO_ROOT);
+  return haven;
 }

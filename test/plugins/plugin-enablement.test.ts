@@ -7,16 +7,8 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { REPO_ROOT, havenSandbox, type HavenSandbox } from '../helpers/haven-cli.js';
-import { ensureUser, isRoot, makeTraversable, type OsUser } from '../helpers/os-user.js';
-
-function sandboxFor(user: OsUser): HavenSandbox {
-  const haven = havenSandbox();
-  chmodSync(haven.root, 0o755);
-  for (const dir of ['home', 'xdg-data']) chownSync(path.join(haven.root, dir), user.uid, user.gid);
-  makeTraversable(REPO_ROOT);
-  return haven;
-}
+import { havenSandbox } from '../helpers/haven-cli.js';
+import { ensureUser, isRoot, sandboxFor } from '../helpers/os-user.js';
 
 describe('plugin enablement', () => {
   before(function () {

@@ -23,7 +23,7 @@ export function builtInRule(user: Identity, action: AuthAction, task?: Task): st
   const own = !task || task.owner === null || task.owner.uid === user.uid;
   switch (action) {
     case 'plugins.manage':
-      return user.isAdmin ? undefined : 'only an administrator can enable or disable plugins';
+      return user.isAdmin ? undefined : 'only an administrator can enable or disable plugins, or install and uninstall them for every user (--system)';
     case 'task.create':
       return undefined;
     case 'task.read':

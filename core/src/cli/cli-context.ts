@@ -2,7 +2,7 @@
  * What a command needs: the services, resolved from the container built on first use.
  */
 import type { Container } from 'inversify';
-import { createHavenContainer } from '../di/container.js';
+import { createHavenContainer, type HavenContainerOptions } from '../di/container.js';
 import * as ids from '../di/service-identifiers.js';
 import type { TaskService } from '../tasks/task-service.js';
 import type { RunService } from '../tasks/run-service.js';
@@ -13,6 +13,7 @@ import type { ProviderCredentials } from '../credentials/provider-credentials.js
 import type { Authorizer } from '../auth/authorizer.js';
 import type { Identity } from '../auth/identity.js';
 import type { SystemSettingsStore } from '../config/system-settings.js';
+import type { HavenPaths } from '../config/haven-paths.js';
 
 export interface Services {
   tasks: TaskService;
@@ -24,12 +25,14 @@ export interface Services {
   authorizer: Authorizer;
   identity: Identity;
   settings: SystemSettingsStore;
+  paths: HavenPaths;
 }
 
 let container: Promise<Container> | undefined;
 
-export async function services(): Promise<Services> {
-  container ??= createHavenContainer();
+/** `options` count on the first call only: a command makes its container once. */
+export async function services(options: HavenContainerOptions = {}): Promise<Services> {
+  container ??= createHavenContainer(process.env, options);
   const c = await container;
   return {
     tasks: c.get(ids.TaskService),
@@ -41,6 +44,7 @@ export async function services(): Promise<Services> {
     authorizer: c.get(ids.Authorizer),
     identity: c.get(ids.Identity),
     settings: c.get(ids.SystemSettingsStore),
+    paths: c.get(ids.HavenPaths),
   };
 }
 

@@ -59,3 +59,11 @@ export function resolveHavenPaths(env: NodeJS.ProcessEnv, uid: number): HavenPat
     ],
   };
 }
+
+/**
+ * The same paths with `dir` looked in before every other plugin folder, so its plugin wins over
+ * an installed one of the same id (`plugins check PATH` checks the folder it is given).
+ */
+export function withPluginFolderFirst(paths: HavenPaths, dir: string): HavenPaths {
+  return { ...paths, pluginFolders: [{ dir: path.resolve(dir), origin: 'path' }, ...paths.pluginFolders] };
+}

@@ -3,7 +3,7 @@
  * they get a PluginContext, so this wiring can change without breaking them.
  */
 import { Container } from 'inversify';
-import { resolveHavenPaths } from '../config/haven-paths.js';
+import { resolveHavenPaths, withPluginFolderFirst } from '../config/haven-paths.js';
 import { configModule } from '../config/config-module.js';
 import { SystemSettingsStoreImpl } from '../config/system-settings.js';
 import { currentIdentity } from '../auth/identity.js';
@@ -13,8 +13,14 @@ import { pluginsModule } from '../plugins/plugins-module.js';
 import { tasksModule } from '../tasks/tasks-module.js';
 import { historyModule } from '../history/history-module.js';
 
-export async function createHavenContainer(env: NodeJS.ProcessEnv = process.env): Promise<Container> {
-  const paths = resolveHavenPaths(env, process.getuid?.() ?? 0);
+export interface HavenContainerOptions {
+  /** A plugin folder looked in before all others (see withPluginFolderFirst). */
+  pluginFolderFirst?: string;
+}
+
+export async function createHavenContainer(env: NodeJS.ProcessEnv = process.env, options: HavenContainerOptions = {}): Promise<Container> {
+  const found = resolveHavenPaths(env, process.getuid?.() ?? 0);
+  const paths = options.pluginFolderFirst ? withPluginFolderFirst(found, options.pluginFolderFirst) : found;
   // Who is an administrator depends on the system settings (the admin group).
   const settings = await new SystemSettingsStoreImpl(paths).read();
   const container = new Container({ defaultScope: 'Singleton' });

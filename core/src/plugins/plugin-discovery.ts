@@ -2,6 +2,9 @@
  * Finds plugin packages in the plugin folders, in lookup order, and reads their manifests
  * without importing any plugin code. A folder in a plugin folder is a plugin when it has a
  * package.json with a `haven` field; a HAVEN_PLUGIN_PATH entry may also be a plugin itself.
+ * Packages that `npm install` put in a plugin folder's node_modules (also `@scope/name`) count
+ * too, after the plugin folder's own children; hidden folders (`.name`) never do: that is where
+ * `haven plugins install` stages a package before it is checked.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
@@ -45,6 +48,21 @@ function isDirectory(p: string): boolean {
   }
 }
 
+/** Visible sub-folders (symlinks to folders included: npm links `file:` packages), sorted. */
+function subfolders(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((name) => !name.startsWith('.'))
+    .sort()
+    .map((name) => path.join(dir, name))
+    .filter(isDirectory);
+}
+
 @injectable()
 export class PluginDiscoveryImpl implements PluginDiscovery {
   constructor(@inject(HavenPathsId) private readonly paths: HavenPaths) {}
@@ -70,11 +88,11 @@ export class PluginDiscoveryImpl implements PluginDiscovery {
     return json !== undefined && typeof json === 'object' && json !== null && 'haven' in json;
   }
 
+  /** The plugin folder's own children, then what npm installed into its node_modules. */
   private children(dir: string): string[] {
-    return readdirSync(dir)
-      .sort()
-      .map((name) => path.join(dir, name))
-      .filter(isDirectory);
+    const modules = path.join(dir, 'node_modules');
+    const packages = subfolders(modules).flatMap((p) => (path.basename(p).startsWith('@') ? subfolders(p) : [p]));
+    return [...subfolders(dir).filter((p) => p !== modules), ...packages];
   }
 
   private read(dir: string, origin: PluginOrigin): DiscoveredPlugin | undefined {

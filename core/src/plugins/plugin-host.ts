@@ -6,7 +6,6 @@
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inject, injectable } from 'inversify';
-import semver from 'semver';
 import { PLUGIN_API_VERSION } from '@haven/plugin-api';
 import type { Disposable, PluginContext, PluginModule, StorageProvider, StorageProviderContribution } from '@haven/plugin-api';
 import {
@@ -21,7 +20,7 @@ import { createPluginHooks, type TapFailure } from '../hooks/plugin-hooks.js';
 import type { SystemSettingsStore } from '../config/system-settings.js';
 import type { DiscoveredPlugin, PluginDiscovery } from './plugin-discovery.js';
 import type { StorageProviderRegistry } from './storage-provider-registry.js';
-import type { PluginPackage } from './plugin-manifest.js';
+import { apiIncompatibility, type PluginPackage } from './plugin-manifest.js';
 import { PluginFailedError, ProviderNotInstalledError, SkippedError, UsageError } from '../errors.js';
 import type { HavenPaths } from '../config/haven-paths.js';
 import { ActivationFailures, mainFileMtime } from './activation-failures.js';
@@ -235,9 +234,10 @@ export class PluginHostImpl implements PluginHost {
         continue;
       }
       entries.set(m.id, entry);
-      if (!semver.satisfies(PLUGIN_API_VERSION, pkg.engines.haven, { includePrerelease: true })) {
+      const incompatibility = apiIncompatibility(pkg.engines.haven);
+      if (incompatibility) {
         info.state = 'incompatible';
-        info.reason = `needs Haven plugin API ${pkg.engines.haven}, but this Haven provides ${PLUGIN_API_VERSION}`;
+        info.reason = incompatibility;
         continue;
       }
       const clash = info.storageProviders.map((p) => [p.type, providerOwners.get(p.type)] as const).find(([, owner]) => owner);

@@ -5,7 +5,7 @@
  */
 import { Ajv, type ErrorObject } from 'ajv';
 import semver from 'semver';
-import type { PluginManifest } from '@haven/plugin-api';
+import { PLUGIN_API_VERSION, type PluginManifest } from '@haven/plugin-api';
 
 export interface PluginPackage {
   name: string;
@@ -16,6 +16,8 @@ export interface PluginPackage {
 }
 
 const ID = '^[a-z][a-z0-9-]{0,63}$';
+/** What a plugin id (and a provider type) must look like. */
+export const PLUGIN_ID_PATTERN = new RegExp(ID);
 const contribution = (key: 'type' | 'id') => ({
   type: 'object',
   required: [key, 'description'],
@@ -114,4 +116,13 @@ export function validatePluginPackage(json: unknown): { ok: true; pkg: PluginPac
   }
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, pkg: { ...pkg, main: pkg.main ?? 'index.js' } };
+}
+
+/**
+ * Why this host cannot load a plugin needing API `range` (its engines.haven), or undefined when
+ * it can. One wording for the plugin list and for `plugins install`, which refuses such a plugin.
+ */
+export function apiIncompatibility(range: string): string | undefined {
+  if (semver.satisfies(PLUGIN_API_VERSION, range, { includePrerelease: true })) return undefined;
+  return `needs Haven plugin API ${range}, but this Haven provides ${PLUGIN_API_VERSION}`;
 }

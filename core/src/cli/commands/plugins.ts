@@ -1,4 +1,4 @@
-/** `haven plugins list | info ID | enable ID | disable ID | check ID --location L`. */
+/** `haven plugins list | info ID | enable ID | disable ID | new NAME | install PATH | uninstall ID | check ID|PATH --location L`. */
 import type { Command } from 'commander';
 import { services } from '../cli-context.js';
 import { printJson, printLines, table, type CommonOptions } from '../output.js';
@@ -6,6 +6,8 @@ import type { PluginInfo } from '../../plugins/plugin-host.js';
 import { UsageError } from '../../errors.js';
 import type { CommandAction } from '../command-action.js';
 import { registerPluginCheckCommand } from './plugin-check.js';
+import { registerPluginNewCommand } from './plugin-new.js';
+import { registerPluginInstallCommands } from './plugin-install.js';
 
 function provides(p: PluginInfo): string {
   return [
@@ -31,7 +33,7 @@ function describe(p: PluginInfo): string[] {
 }
 
 export function registerPluginCommands(program: Command, action: CommandAction): void {
-  const plugins = program.command('plugins').description('list plugins; administrators enable and disable them for the whole computer');
+  const plugins = program.command('plugins').description('list, write, install and check plugins; administrators enable and disable them for the whole computer');
 
   plugins.command('list').description('every plugin found, with its state').option('--json', 'print JSON')
     .action(action(async (o: CommonOptions) => {
@@ -66,5 +68,7 @@ export function registerPluginCommands(program: Command, action: CommandAction):
       }));
   }
 
+  registerPluginNewCommand(plugins, action);
+  registerPluginInstallCommands(plugins, action);
   registerPluginCheckCommand(plugins, action);
 }

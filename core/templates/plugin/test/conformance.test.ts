@@ -1,0 +1,15 @@
+/**
+ * Haven's storage conformance kit on this plugin's store: one mocha test per case of the
+ * BlobStore contract. Point it at each kind of LOCATION your users will have.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { describeBlobStore } from '@haven/plugin-api/conformance';
+import { provider } from '../dist/provider.js';
+
+// TODO: a LOCATION of your medium (a test bucket, a share); as generated, a fresh folder.
+const location = path.join(mkdtempSync(path.join(tmpdir(), '{{id}}-conformance-')), 'store');
+after(() => rmSync(path.dirname(location), { recursive: true, force: true }));
+
+describeBlobStore('{{type}} store', () => provider.open(provider.validateLocation(location), { create: true }));
