@@ -14,6 +14,7 @@ import {
   PermanentStoreError,
   StoreCancelledError,
   StoreNotFoundError,
+  TransientStoreError,
   type BlobInfo,
   type BlobStore,
   type ByteRange,
@@ -75,6 +76,18 @@ export class FolderStore implements BlobStore {
     this.description = `{{type}}:${root}`; // shown to users: never put credentials in it
   }
 
+  /**
+   * Unreachable is not "not found": when the folder itself is gone (a drive unplugged, a share
+   * unmounted) every call fails instead of answering "missing" or "empty", or Haven would take
+   * the repository's data for lost.
+   * TODO: how your medium says it cannot be reached (a refused connection, a timeout): reject
+   * with TransientStoreError, never with StoreNotFoundError.
+   */
+  private async requireReachable(): Promise<void> {
+    const st = await fs.stat(this.root).catch(() => undefined);
+    if (!st?.isDirectory()) throw new TransientStoreError(`${this.description} cannot be reached: the folder ${this.root} is not there`);
+  }
+
   private fileOf(name: string): string {
     const segments = name.split('/');
     if (segments.some((s) => !SEGMENT.test(s) || s === '.' || s === '..')) throw new PermanentStoreError(`invalid blob name "${name}"`);
@@ -101,6 +114,7 @@ export class FolderStore implements BlobStore {
   async put(name: string, data: Uint8Array, options?: StoreCallOptions): Promise<void> {
     throwIfAborted(options);
     const file = this.fileOf(name);
+    await this.requireReachable(); // never recreate a vanished location by writing into it
     // TODO: your medium's write. Atomic: write elsewhere, then commit it under the name in one
     // step (here a rename), so a reader sees the whole blob or none, even after a crash.
     const temp = await this.writeTemporary(file, data);
@@ -117,6 +131,7 @@ export class FolderStore implements BlobStore {
   async putIfAbsent(name: string, data: Uint8Array, options?: StoreCallOptions): Promise<boolean> {
     throwIfAborted(options);
     const file = this.fileOf(name);
+    await this.requireReachable();
     // TODO: an exclusive create on your medium (a conditional put such as If-None-Match: *).
     // Delete this method if it has none: Haven then falls back to a weaker protocol.
     const temp = await this.writeTemporary(file, data);
@@ -141,15 +156,31 @@ export class FolderStore implements BlobStore {
       return range ? await readRange(file, range) : await fs.readFile(file);
     } catch (err) {
       // A missing blob must reject with code ENOENT: Haven reads "missing" from it, never retries.
-      if (hasCode(err, 'ENOENT', 'ENOTDIR')) throw new StoreNotFoundError(`blob "${name}" does not exist in ${this.description}`, { cause: err });
-      throw err; // Haven classifies Node's own codes (EACCES: permanent, ENOSPC: quota)
+      if (!hasCode(err, 'ENOENT', 'ENOTDIR')) throw err; // Haven classifies Node's own codes (EACCES: permanent, ENOSPC: quota)
+      await this.requireReachable();
+      throw new StoreNotFoundError(`blob "${name}" does not exist in ${this.description}`, { cause: err });
     }
   }
+
+  /**
+   * Bytes that can still be written here, so Haven can refuse a run that will not fit before it
+   * starts. TODO: your medium's free space or remaining quota; delete the method if it cannot
+   * tell (Haven then does not check).
+   */
+  async freeSpace(options?: StoreCallOptions): Promise<number | undefined> {
+    throwIfAborted(options);
+    await this.requireReachable();
+    const st = await fs.statfs(this.root);
+    return st.bavail * st.bsize;
+  }
+  // putStream and getStream (for blobs too large for one buffer) are optional: Haven joins
+  // the chunks and uses put and get when a store has neither.
 
   async list(prefix: string, options?: StoreCallOptions): Promise<BlobInfo[]> {
     throwIfAborted(options);
     // TODO: your medium's listing: every whole blob whose name starts with `prefix` (a string
     // prefix: "a" matches "ab"), with its size; never a temporary or a blob still being written.
+    await this.requireReachable(); // an empty listing would mean "no repository here"
     const folder = prefix.slice(0, prefix.lastIndexOf('/') + 1); // walk only what the prefix names
     let entries;
     try {
@@ -172,6 +203,7 @@ export class FolderStore implements BlobStore {
   async delete(name: string, options?: StoreCallOptions): Promise<void> {
     throwIfAborted(options);
     // TODO: your medium's delete. Deleting a blob that does not exist is not an error.
+    await this.requireReachable();
     await fs.rm(this.fileOf(name), { force: true });
   }
 
@@ -182,8 +214,9 @@ export class FolderStore implements BlobStore {
       const st = await fs.stat(this.fileOf(name));
       return st.isFile() ? { name, size: st.size } : null;
     } catch (err) {
-      if (hasCode(err, 'ENOENT', 'ENOTDIR')) return null;
-      throw err;
+      if (!hasCode(err, 'ENOENT', 'ENOTDIR')) throw err;
+      await this.requireReachable();
+      return null;
     }
   }
 
