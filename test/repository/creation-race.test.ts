@@ -82,6 +82,7 @@ describe('creating a repository', function () {
       const dir = path.join(work, `r${round}`);
       // The local store, minus putIfAbsent: the create-then-read-back protocol decides.
       const plain = (): RepositoryStore => {
+        mkdirSync(dir, { recursive: true });
         const local = new LocalBlobStore(dir);
         return {
           description: local.description,

@@ -29,6 +29,29 @@ async function createTask(haven: HavenSandbox, source: string, repo: string): Pr
   await haven.json(['task', 'create', 'docs', '--source', source, '--dest', `faulty:${repo}`, '--password-file', path.join(haven.root, 'pass')]);
 }
 
+/**
+ * Starts `haven ARGS` with a fault, and resolves once it holds its repository lock; `interrupt`
+ * then sends Ctrl-C and says how it ended and how long that took.
+ */
+async function startAndWaitForLock(haven: HavenSandbox, repo: string, args: string[], fault: string) {
+  const child = spawn(process.execPath, [HAVEN_BIN, ...args], { env: { ...haven.env, HAVEN_TEST_FAULT: fault }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+  const locks = path.join(repo, 'locks');
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && !(existsSync(locks) && readdirSync(locks).length > 0)) await new Promise((r) => setTimeout(r, 20));
+  const interrupt = async () => {
+    const sent = Date.now();
+    child.kill('SIGINT');
+    const code = await exited;
+    return { code, stdout, stderr, ms: Date.now() - sent };
+  };
+  return { locks, interrupt };
+}
+
 describe('store failures', function () {
   this.timeout(120_000);
 
@@ -67,21 +90,11 @@ describe('store failures', function () {
     const { haven, source, repo } = faultySandbox();
     writeFileSync(path.join(source, 'big.bin'), randomBytes(40 * 1024 * 1024)); // a pack is sent long before the end
     await createTask(haven, source, repo);
-    const child = spawn(process.execPath, [HAVEN_BIN, 'run', 'docs', '--json'], { env: { ...haven.env, HAVEN_TEST_FAULT: 'slow:60000' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
-    const locks = path.join(repo, 'locks');
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline && !(existsSync(locks) && readdirSync(locks).length > 0)) await new Promise((r) => setTimeout(r, 20));
+    const { locks, interrupt } = await startAndWaitForLock(haven, repo, ['run', 'docs', '--json'], 'slow:60000');
     await new Promise((r) => setTimeout(r, 2000)); // the first pack is on its (60 s) way
-    const sent = Date.now();
-    child.kill('SIGINT');
-    const code = await exited;
+    const { code, stdout, stderr, ms } = await interrupt();
     expect(code, stderr).to.equal(130);
-    expect(Date.now() - sent).to.be.below(15_000);
+    expect(ms).to.be.below(15_000);
     const record = JSON.parse(stdout);
     expect(record.status).to.equal('failed');
     expect(record.reason).to.equal('interrupted by SIGINT');
@@ -98,18 +111,11 @@ describe('store failures', function () {
       await createTask(haven, source, repo);
       expect((await haven.run(['run', 'docs'])).code).to.equal(0);
       const args = command === 'restore' ? ['restore', 'docs', '--to', path.join(haven.root, 'restored')] : ['check', 'docs', '--read-data'];
-      const child = spawn(process.execPath, [HAVEN_BIN, ...args], { env: { ...haven.env, HAVEN_TEST_FAULT: 'slowget:60000' }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d) => (stderr += d));
-      const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
-      const locks = path.join(repo, 'locks');
-      const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline && !(existsSync(locks) && readdirSync(locks).length > 0)) await new Promise((r) => setTimeout(r, 20));
+      const { locks, interrupt } = await startAndWaitForLock(haven, repo, args, 'slowget:60000');
       await new Promise((r) => setTimeout(r, 1500)); // a pack read is on its (60 s) way
-      const sent = Date.now();
-      child.kill('SIGINT');
-      expect(await exited, stderr).to.equal(130);
-      expect(Date.now() - sent).to.be.below(15_000);
+      const { code, stderr, ms } = await interrupt();
+      expect(code, stderr).to.equal(130);
+      expect(ms).to.be.below(15_000);
       expect(stderr.trim()).to.equal('haven: interrupted by SIGINT');
       expect(readdirSync(locks)).to.deep.equal([]);
       const check = await haven.run(['check', 'docs', '--read-data', '--json']);
