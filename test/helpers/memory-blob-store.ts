@@ -1,9 +1,10 @@
 /**
- * A complete BlobStore kept in a Map, for tests: API 1.1 with putIfAbsent, codes on every
- * failure and signals honoured. It passes the conformance kit (test/storage/conformance.test.ts),
+ * A complete BlobStore kept in a Map, for tests: API 1.1 with every optional method
+ * (putIfAbsent, putStream, getStream, freeSpace), codes on every failure, signals honoured, and
+ * a switch that makes it unreachable as a server that is down would be. It passes the conformance kit (test/storage/conformance.test.ts),
  * so tests that use it exercise the contract, not a lenient stand-in.
  */
-import { PermanentStoreError, StoreCancelledError, StoreNotFoundError } from '@haven/plugin-api';
+import { PermanentStoreError, StoreCancelledError, StoreNotFoundError, TransientStoreError } from '@haven/plugin-api';
 import type { BlobInfo, BlobStore, ByteRange, StoreCallOptions } from '@haven/plugin-api';
 
 const NAME = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
@@ -12,11 +13,16 @@ export class MemoryBlobStore implements BlobStore {
   readonly description = 'memory:';
   /** The blobs; tests may look inside. Values are private copies, never the caller's buffers. */
   readonly blobs = new Map<string, Buffer>();
+  /** Bytes it holds at most; freeSpace reports what is left (no limit by default). */
+  capacity = Number.MAX_SAFE_INTEGER;
+  /** While set, every call fails as a store that cannot be reached does: never as "not found". */
+  unreachable = false;
 
   /** Every call starts on a later tick, as a real store's would, and checks its signal there. */
   private async begin(name: string | undefined, options: StoreCallOptions | undefined): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
     if (options?.signal?.aborted) throw new StoreCancelledError();
+    if (this.unreachable) throw new TransientStoreError('the memory store cannot be reached (switched off by the test)');
     if (name !== undefined && (!NAME.test(name) || name.split('/').some((s) => s === '.' || s === '..'))) {
       throw new PermanentStoreError(`invalid blob name "${name}"`);
     }
@@ -59,6 +65,32 @@ export class MemoryBlobStore implements BlobStore {
     await this.begin(name, options);
     const blob = this.blobs.get(name);
     return blob ? { name, size: blob.length } : null;
+  }
+
+  async putStream(name: string, data: AsyncIterable<Uint8Array>, size: number, options?: StoreCallOptions): Promise<void> {
+    await this.begin(name, options);
+    const parts: Buffer[] = [];
+    for await (const chunk of data) {
+      if (options?.signal?.aborted) throw new StoreCancelledError();
+      parts.push(Buffer.from(chunk));
+    }
+    const blob = Buffer.concat(parts);
+    if (blob.length !== size) throw new PermanentStoreError(`blob "${name}": the stream gave ${blob.length} bytes, not the ${size} announced`);
+    this.blobs.set(name, blob);
+  }
+
+  async getStream(name: string, range?: ByteRange, options?: StoreCallOptions): Promise<AsyncIterable<Uint8Array>> {
+    const data = await this.get(name, range, options);
+    return (async function* () {
+      for (let at = 0; at < data.length; at += 65536) yield data.subarray(at, at + 65536);
+    })();
+  }
+
+  async freeSpace(options?: StoreCallOptions): Promise<number> {
+    await this.begin(undefined, options);
+    let used = 0;
+    for (const blob of this.blobs.values()) used += blob.length;
+    return Math.max(0, this.capacity - used);
   }
 
   async close(): Promise<void> {}

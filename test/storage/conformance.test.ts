@@ -19,7 +19,9 @@ describeBlobStore('conformance kit: LocalBlobStore', async () => new LocalBlobSt
 
 // One store for every case: the runner's clean-up is checked to leave it empty.
 const memory = new MemoryBlobStore();
-describeBlobStore('conformance kit: MemoryBlobStore (test helper)', async () => memory);
+describeBlobStore('conformance kit: MemoryBlobStore (test helper)', async () => memory, {
+  openUnreachable: async () => Object.assign(new MemoryBlobStore(), { unreachable: true }),
+});
 
 /** A 1.0-style mistake: a missing blob rejects, but with no code the core can act on. */
 class PlainNotFoundStore extends MemoryBlobStore {
