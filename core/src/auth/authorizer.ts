@@ -5,7 +5,8 @@
  */
 import { inject, injectable } from 'inversify';
 import type { AuthAction, AuthRequest } from '@haven/plugin-api';
-import { HookSetId } from '../di/service-identifiers.js';
+import { HookSetId, PluginHost as PluginHostId } from '../di/service-identifiers.js';
+import type { PluginHost } from '../plugins/plugin-host.js';
 import type { HookSet } from '../hooks/hook-set.js';
 import { DeniedError } from '../errors.js';
 import type { Identity } from './identity.js';
@@ -39,7 +40,10 @@ export function builtInRule(user: Identity, action: AuthAction, task?: Task): st
 
 @injectable()
 export class AuthorizerImpl implements Authorizer {
-  constructor(@inject(HookSetId) private readonly hooks: HookSet) {}
+  constructor(
+    @inject(HookSetId) private readonly hooks: HookSet,
+    @inject(PluginHostId) private readonly plugins: PluginHost,
+  ) {}
 
   canSee(user: Identity, task: Task): boolean {
     return builtInRule(user, 'task.read', task) === undefined;
@@ -48,6 +52,9 @@ export class AuthorizerImpl implements Authorizer {
   async require(user: Identity, action: AuthAction, task?: Task, target?: string): Promise<void> {
     const reason = builtInRule(user, action, task);
     if (reason) throw new DeniedError(`denied: ${reason}`);
+    // Plugins with rules of their own tap this hook from `onStartup`: they must be active
+    // before any operation is allowed, not only once a run has started.
+    await this.plugins.activateOnStartup();
     if (!this.hooks.authorize.shouldDeny.isUsed()) return;
     const request: AuthRequest = {
       action,

@@ -7,8 +7,10 @@ import * as ids from '../di/service-identifiers.js';
 import type { TaskService } from '../tasks/task-service.js';
 import type { RunService } from '../tasks/run-service.js';
 import type { RepositoryService } from '../tasks/repository-access.js';
+import type { RepositoryOperations } from '../tasks/repository-operations.js';
 import type { RunHistory } from '../history/run-history.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
+import type { PluginAdministration } from '../plugins/plugin-administration.js';
 import type { ProviderCredentials } from '../credentials/provider-credentials.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { Identity } from '../auth/identity.js';
@@ -19,8 +21,10 @@ export interface Services {
   tasks: TaskService;
   runs: RunService;
   repositories: RepositoryService;
+  operations: RepositoryOperations;
   history: RunHistory;
   plugins: PluginHost;
+  pluginAdmin: PluginAdministration;
   credentials: ProviderCredentials;
   authorizer: Authorizer;
   identity: Identity;
@@ -38,8 +42,10 @@ export async function services(options: HavenContainerOptions = {}): Promise<Ser
     tasks: c.get(ids.TaskService),
     runs: c.get(ids.RunService),
     repositories: c.get(ids.RepositoryService),
+    operations: c.get(ids.RepositoryOperations),
     history: c.get(ids.RunHistory),
     plugins: c.get(ids.PluginHost),
+    pluginAdmin: c.get(ids.PluginAdministration),
     credentials: c.get(ids.ProviderCredentials),
     authorizer: c.get(ids.Authorizer),
     identity: c.get(ids.Identity),

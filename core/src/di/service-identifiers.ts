@@ -16,4 +16,6 @@ export const TaskService = Symbol('TaskService');
 export const RunHistory = Symbol('RunHistory');
 export const RunService = Symbol('RunService');
 export const RepositoryService = Symbol('RepositoryService');
+export const RepositoryOperations = Symbol('RepositoryOperations');
+export const PluginAdministration = Symbol('PluginAdministration');
 export const ProviderCredentials = Symbol('ProviderCredentials');

@@ -81,6 +81,8 @@ export interface PluginHost {
   storageContribution(type: string): Promise<StorageProviderContribution | undefined>;
   /** Activates plugins that want to see every run (onRun, onStartup, source handlers). */
   activateForRun(): Promise<void>;
+  /** Activates `onStartup` plugins (those whose taps must see every command, e.g. authorization). */
+  activateOnStartup(): Promise<void>;
   /** Deactivates every active plugin and undoes its registrations. */
   deactivateAll(): Promise<void>;
   /** Forgets what was loaded, so the next call re-reads manifests and settings. */
@@ -155,13 +157,20 @@ export class PluginHostImpl implements PluginHost {
   }
 
   async activateForRun(): Promise<void> {
+    await this.activateWhere((events, entry) =>
+      events.includes('onRun') || events.includes('onStartup') || entry.info.sourceHandlers.some((h) => h.available && events.includes(`onSourceHandler:${h.id}`)),
+    );
+  }
+
+  async activateOnStartup(): Promise<void> {
+    await this.activateWhere((events) => events.includes('onStartup'));
+  }
+
+  /** Activates the usable plugins whose activation events `wanted` accepts; one that fails is recorded, the rest go on. */
+  private async activateWhere(wanted: (events: string[], entry: PluginEntry) => boolean): Promise<void> {
     for (const entry of (await this.load()).values()) {
-      const events = entry.info.activationEvents;
-      const handlers = entry.info.sourceHandlers.filter((h) => h.available);
-      const wantsRun =
-        events.includes('onRun') || events.includes('onStartup') || handlers.some((h) => events.includes(`onSourceHandler:${h.id}`));
-      if (wantsRun && (entry.info.state === 'ready' || (entry.info.state === 'failed' && !entry.failedHere))) {
-        await this.activate(entry).catch(() => undefined); // recorded as failed; the run goes on
+      if (wanted(entry.info.activationEvents, entry) && (entry.info.state === 'ready' || (entry.info.state === 'failed' && !entry.failedHere))) {
+        await this.activate(entry).catch(() => undefined);
       }
     }
   }

@@ -10,7 +10,7 @@ import type { RunRecord, RunRequest, RunTrigger } from '@haven/plugin-api';
 import {
   HavenPaths as HavenPathsId,
   HookSetId,
-  Identity as IdentityId,
+  Authorizer as AuthorizerId,
   PluginHost as PluginHostId,
   RepositoryService as RepositoryServiceId,
   RunHistory as RunHistoryId,
@@ -18,6 +18,7 @@ import {
 import type { HavenPaths } from '../config/haven-paths.js';
 import type { HookSet } from '../hooks/hook-set.js';
 import type { Identity } from '../auth/identity.js';
+import type { Authorizer } from '../auth/authorizer.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import type { RunHistory } from '../history/run-history.js';
 import type { RepositoryService } from './repository-access.js';
@@ -45,7 +46,11 @@ export interface RunOutcome {
 }
 
 export interface RunService {
-  run(task: Task, options: RunOptions): Promise<RunOutcome>;
+  /**
+   * Runs a task for `caller`, who must have the `task.run` right on it (asked here, so the
+   * scheduler and every client get the same rule). A denial throws (exit 5) and records nothing.
+   */
+  run(caller: Identity, task: Task, options: RunOptions): Promise<RunOutcome>;
 }
 
 @injectable()
@@ -53,19 +58,20 @@ export class RunServiceImpl implements RunService {
   constructor(
     @inject(HavenPathsId) private readonly paths: HavenPaths,
     @inject(HookSetId) private readonly hooks: HookSet,
-    @inject(IdentityId) private readonly user: Identity,
+    @inject(AuthorizerId) private readonly authorizer: Authorizer,
     @inject(PluginHostId) private readonly plugins: PluginHost,
     @inject(RepositoryServiceId) private readonly repositories: RepositoryService,
     @inject(RunHistoryId) private readonly history: RunHistory,
   ) {}
 
-  async run(task: Task, options: RunOptions): Promise<RunOutcome> {
+  async run(caller: Identity, task: Task, options: RunOptions): Promise<RunOutcome> {
+    await this.authorizer.require(caller, 'task.run', task);
     const record: RunRecord = {
       id: randomUUID(),
       task: task.name,
       taskId: task.id,
       trigger: options.trigger,
-      startedBy: this.user.name,
+      startedBy: caller.name,
       status: 'failed',
       startedAt: new Date().toISOString(),
       finishedAt: '',
@@ -118,7 +124,7 @@ export class RunServiceImpl implements RunService {
       const result = await backup(repository, {
         sources: task.sources,
         excludes: task.excludes,
-        meta: { taskId: task.id, task: task.name, runId: record.id, host: os.hostname(), user: this.user.name },
+        meta: { taskId: task.id, task: task.name, runId: record.id, host: os.hostname(), user: record.startedBy },
         parent: 'auto',
         hooks: this.hooks,
         onProgress: options.onProgress,

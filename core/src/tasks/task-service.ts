@@ -1,12 +1,15 @@
 /**
  * Task use cases: create, list, show, edit, delete, export, import — with authorization and
  * with the destination checked by its storage provider (which activates that plugin only).
+ *
+ * Every method takes the caller: the service serves whoever asks (the CLI's own user in
+ * personal mode; later, each client of the system service), and asks the authorization hook
+ * once per operation, for that operation's right.
  */
 import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'inversify';
 import {
   Authorizer as AuthorizerId,
-  Identity as IdentityId,
   PluginHost as PluginHostId,
   TaskStore as TaskStoreId,
 } from '../di/service-identifiers.js';
@@ -43,15 +46,22 @@ export interface TaskExport {
 }
 
 export interface TaskService {
-  list(): Promise<Task[]>;
-  get(name: string, action?: 'task.read' | 'task.run' | 'restore'): Promise<Task>;
-  create(name: string, input: TaskInput, cwd: string): Promise<Task>;
-  edit(name: string, input: TaskInput, cwd: string): Promise<Task>;
-  delete(name: string): Promise<Task>;
-  exportTasks(names: string[]): Promise<TaskExport>;
+  /** The tasks the caller may see. */
+  list(caller: Identity): Promise<Task[]>;
+  /**
+   * The task of that name if the caller may see it (else "no task named", as if it did not
+   * exist), without asking for any right: the operation that follows asks for its own.
+   */
+  find(caller: Identity, name: string): Promise<Task>;
+  /** The task, for reading it (`task.read`). */
+  get(caller: Identity, name: string): Promise<Task>;
+  create(caller: Identity, name: string, input: TaskInput, cwd: string): Promise<Task>;
+  edit(caller: Identity, name: string, input: TaskInput, cwd: string): Promise<Task>;
+  delete(caller: Identity, name: string): Promise<Task>;
+  exportTasks(caller: Identity, names: string[]): Promise<TaskExport>;
   /** `TYPE:LOCATION` as its provider normalises it (e.g. a relative folder made absolute). */
   normalizeDestination(text: string): Promise<string>;
-  importTasks(data: unknown, cwd: string): Promise<Task[]>;
+  importTasks(caller: Identity, data: unknown, cwd: string): Promise<Task[]>;
 }
 
 @injectable()
@@ -59,18 +69,22 @@ export class TaskServiceImpl implements TaskService {
   constructor(
     @inject(TaskStoreId) private readonly store: TaskStore,
     @inject(AuthorizerId) private readonly authorizer: Authorizer,
-    @inject(IdentityId) private readonly user: Identity,
     @inject(PluginHostId) private readonly plugins: PluginHost,
   ) {}
 
-  async list(): Promise<Task[]> {
-    return (await this.store.all()).filter((t) => this.authorizer.canSee(this.user, t));
+  async list(caller: Identity): Promise<Task[]> {
+    return (await this.store.all()).filter((t) => this.authorizer.canSee(caller, t));
   }
 
-  async get(name: string, action: 'task.read' | 'task.run' | 'restore' = 'task.read'): Promise<Task> {
+  async find(caller: Identity, name: string): Promise<Task> {
     const task = (await this.store.all()).find((t) => t.name === name);
-    if (!task || !this.authorizer.canSee(this.user, task)) throw new UsageError(`no task named "${name}" (see "haven task list")`);
-    await this.authorizer.require(this.user, action, task);
+    if (!task || !this.authorizer.canSee(caller, task)) throw new UsageError(`no task named "${name}" (see "haven task list")`);
+    return task;
+  }
+
+  async get(caller: Identity, name: string): Promise<Task> {
+    const task = await this.find(caller, name);
+    await this.authorizer.require(caller, 'task.read', task);
     return task;
   }
 
@@ -130,12 +144,12 @@ export class TaskServiceImpl implements TaskService {
     };
   }
 
-  async create(name: string, input: TaskInput, cwd: string): Promise<Task> {
+  async create(caller: Identity, name: string, input: TaskInput, cwd: string): Promise<Task> {
     validateTaskName(name);
-    await this.authorizer.require(this.user, 'task.create');
+    await this.authorizer.require(caller, 'task.create');
     const settings = await this.settings(input, undefined, cwd);
     const now = new Date().toISOString();
-    const task: Task = { id: randomUUID(), name, owner: { uid: this.user.uid, name: this.user.name }, ...settings, createdAt: now, updatedAt: now };
+    const task: Task = { id: randomUUID(), name, owner: { uid: caller.uid, name: caller.name }, ...settings, createdAt: now, updatedAt: now };
     return this.store.modify((tasks) => {
       if (tasks.some((t) => t.name === name)) throw new UsageError(`a task named "${name}" already exists`);
       tasks.push(task);
@@ -143,23 +157,23 @@ export class TaskServiceImpl implements TaskService {
     });
   }
 
-  async edit(name: string, input: TaskInput, cwd: string): Promise<Task> {
-    const current = await this.get(name);
-    await this.authorizer.require(this.user, 'task.modify', current);
+  async edit(caller: Identity, name: string, input: TaskInput, cwd: string): Promise<Task> {
+    const current = await this.find(caller, name);
+    await this.authorizer.require(caller, 'task.modify', current);
     const settings = await this.settings(input, current, cwd);
     return this.store.modify((tasks) => {
       const index = tasks.findIndex((t) => t.id === current.id);
       if (index < 0) throw new UsageError(`task "${name}" was deleted meanwhile`);
       // A legacy task edited by a user runs with that user's rights from now on.
-      const owner = tasks[index].owner ?? { uid: this.user.uid, name: this.user.name };
+      const owner = tasks[index].owner ?? { uid: caller.uid, name: caller.name };
       tasks[index] = { ...tasks[index], ...settings, owner, updatedAt: new Date().toISOString() };
       return tasks[index];
     });
   }
 
-  async delete(name: string): Promise<Task> {
-    const current = await this.get(name);
-    await this.authorizer.require(this.user, 'task.delete', current);
+  async delete(caller: Identity, name: string): Promise<Task> {
+    const current = await this.find(caller, name);
+    await this.authorizer.require(caller, 'task.delete', current);
     return this.store.modify((tasks) => {
       const index = tasks.findIndex((t) => t.id === current.id);
       if (index >= 0) tasks.splice(index, 1);
@@ -167,8 +181,8 @@ export class TaskServiceImpl implements TaskService {
     });
   }
 
-  async exportTasks(names: string[]): Promise<TaskExport> {
-    const visible = await this.list();
+  async exportTasks(caller: Identity, names: string[]): Promise<TaskExport> {
+    const visible = await this.list(caller);
     const chosen = names.length ? names.map((n) => visible.find((t) => t.name === n) ?? (() => { throw new UsageError(`no task named "${n}"`); })()) : visible;
     return {
       format: 'haven-tasks',
@@ -179,7 +193,8 @@ export class TaskServiceImpl implements TaskService {
     };
   }
 
-  async importTasks(data: unknown, cwd: string): Promise<Task[]> {
+  async importTasks(caller: Identity, data: unknown, cwd: string): Promise<Task[]> {
+    await this.authorizer.require(caller, 'task.create');
     const doc = data as Partial<TaskExport>;
     if (!doc || doc.format !== 'haven-tasks' || doc.version !== 1 || !Array.isArray(doc.tasks)) {
       throw new UsageError('not a Haven task export (expected {"format":"haven-tasks","version":1,"tasks":[…]})');
@@ -198,7 +213,7 @@ export class TaskServiceImpl implements TaskService {
           cwd,
         );
         const now = new Date().toISOString();
-        prepared.push({ id: randomUUID(), name: t.name, owner: { uid: this.user.uid, name: this.user.name }, ...settings, createdAt: now, updatedAt: now });
+        prepared.push({ id: randomUUID(), name: t.name, owner: { uid: caller.uid, name: caller.name }, ...settings, createdAt: now, updatedAt: now });
       } catch (err) {
         throw new UsageError(`${where}: ${(err as Error).message}`);
       }

@@ -1,13 +1,15 @@
 import { ContainerModule } from 'inversify';
-import { RepositoryService, RunService, TaskService, TaskStore } from '../di/service-identifiers.js';
+import { RepositoryOperations, RepositoryService, RunService, TaskService, TaskStore } from '../di/service-identifiers.js';
 import { TaskStoreImpl } from './task-store.js';
 import { TaskServiceImpl } from './task-service.js';
 import { RepositoryServiceImpl } from './repository-access.js';
 import { RunServiceImpl } from './run-service.js';
+import { RepositoryOperationsImpl } from './repository-operations.js';
 
 export const tasksModule = new ContainerModule(({ bind }) => {
   bind(TaskStore).to(TaskStoreImpl).inSingletonScope();
   bind(TaskService).to(TaskServiceImpl).inSingletonScope();
   bind(RepositoryService).to(RepositoryServiceImpl).inSingletonScope();
   bind(RunService).to(RunServiceImpl).inSingletonScope();
+  bind(RepositoryOperations).to(RepositoryOperationsImpl).inSingletonScope();
 });

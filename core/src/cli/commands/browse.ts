@@ -1,31 +1,10 @@
-/** `haven snapshots NAME`, `haven ls NAME [SNAPSHOT] [PATH]`. */
+/** `haven snapshots NAME`, `haven ls NAME [SNAPSHOT] [PATH]`: Ctrl-C stops them (exit 130). */
 import type { Command } from 'commander';
 import { services } from '../cli-context.js';
 import { formatBytes, printJson, printLines, table, type CommonOptions } from '../output.js';
-import { listDir, listSnapshots, type Repository } from '../../engine/index.js';
-import type { Task } from '../../tasks/task.js';
 import type { CommandAction } from '../command-action.js';
 import { ExitCode } from '../../errors.js';
-import { RetryingBlobStore } from '../../storage/retrying-store.js';
 import { interruptible } from '../interruptible.js';
-
-/**
- * Opens a task's repository for reading, runs fn, closes it. Ctrl-C abandons the store calls in
- * flight and ends the command as interrupted (exit 130); the lock is still released.
- */
-export async function withRepository<T>(name: string, action: 'task.read' | 'task.run' | 'restore', fn: (repo: Repository, task: Task) => Promise<T>): Promise<T> {
-  const s = await services();
-  const task = await s.tasks.get(name, action);
-  return interruptible(async (signal) => {
-    const repo = await s.repositories.open(task, { create: false, signal });
-    try {
-      return await fn(repo, task);
-    } finally {
-      if (repo.store instanceof RetryingBlobStore) repo.store.endCancellation();
-      await repo.close();
-    }
-  });
-}
 
 function modeString(type: string, mode: number): string {
   const t = type === 'dir' ? 'd' : type === 'symlink' ? 'l' : '-';
@@ -36,7 +15,8 @@ function modeString(type: string, mode: number): string {
 export function registerBrowseCommands(program: Command, action: CommandAction): void {
   program.command('snapshots <name>').description('versions a task has produced, newest first').option('--json', 'print JSON')
     .action(action(async (name: string, o: CommonOptions) => {
-      const snaps = await withRepository(name, 'task.read', (repo, task) => listSnapshots(repo, { taskId: task.id }));
+      const s = await services();
+      const snaps = await interruptible((signal) => s.operations.snapshots(s.identity, name, signal));
       // A damaged version is listed, never left out, and makes the command exit 3.
       const status = snaps.some((x) => 'damaged' in x) ? ExitCode.PARTIAL : ExitCode.SUCCESS;
       if (o.json) {
@@ -53,7 +33,8 @@ export function registerBrowseCommands(program: Command, action: CommandAction):
 
   program.command('ls <name> [snapshot] [path]').description('browse a version (default: latest, at its top)').option('--json', 'print JSON')
     .action(action(async (name: string, snapshot: string | undefined, dir: string | undefined, o: CommonOptions) => {
-      const entries = await withRepository(name, 'task.read', (repo, task) => listDir(repo, snapshot ?? 'latest', dir, task.id));
+      const s = await services();
+      const entries = await interruptible((signal) => s.operations.ls(s.identity, name, snapshot ?? 'latest', dir, signal));
       if (o.json) return printJson(entries);
       printLines(entries.map((e) => `${modeString(e.type, e.mode)} ${String(e.size).padStart(12)} ${e.mtime.replace('T', ' ').slice(0, 19)} ${e.path}${e.target !== undefined ? ` -> ${e.target}` : ''}${e.repaired ? ` [repaired: ${'folderLost' in e.repaired ? 'folder content lost' : `content lost from byte ${String(e.repaired.lostFromByte)}`}]` : ''}`));
     }));

@@ -1,8 +1,8 @@
 /** `haven check NAME [--read-data]`. */
 import type { Command } from 'commander';
-import { withRepository } from './browse.js';
+import { services } from '../cli-context.js';
+import { interruptible } from '../interruptible.js';
 import { formatBytes, printJson, printLines, type CommonOptions } from '../output.js';
-import { check } from '../../engine/index.js';
 import { ExitCode } from '../../errors.js';
 import type { CommandAction } from '../command-action.js';
 
@@ -12,7 +12,8 @@ export function registerCheckCommand(program: Command, action: CommandAction): v
     .option('--no-lock', 'read without locking the repository (a read-only drive or a full disk is read without a lock anyway)')
     .option('--json', 'print the report as JSON')
     .action(action(async (name: string, o: CommonOptions & { readData?: boolean; lock: boolean }) => {
-      const report = await withRepository(name, 'task.read', (repo) => check(repo, { readData: o.readData === true, noLock: o.lock === false }));
+      const s = await services();
+      const report = await interruptible((signal) => s.operations.check(s.identity, name, { readData: o.readData === true, noLock: o.lock === false }, signal));
       if (o.json) printJson(report);
       else {
         printLines([

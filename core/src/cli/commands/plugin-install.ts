@@ -4,22 +4,12 @@
  * computer, only for administrators (the `plugins.manage` right, as enable and disable).
  */
 import type { Command } from 'commander';
-import { services, type Services } from '../cli-context.js';
+import { services } from '../cli-context.js';
 import { printJson, printLines, type CommonOptions } from '../output.js';
 import type { CommandAction } from '../command-action.js';
-import { installPlugin, type PluginFolder } from '../../plugins/install/plugin-installer.js';
-import { uninstallPlugin } from '../../plugins/install/plugin-uninstaller.js';
 
 interface FolderOptions extends CommonOptions {
   system?: boolean;
-}
-
-/** The plugin folder the command works on, after checking the caller may change it. */
-async function targetFolder(s: Services, o: FolderOptions): Promise<PluginFolder> {
-  const origin = o.system ? 'system' : 'user';
-  if (origin === 'system') await s.authorizer.require(s.identity, 'plugins.manage');
-  const folder = s.paths.pluginFolders.find((f) => f.origin === origin)!;
-  return { dir: folder.dir, origin };
 }
 
 export function registerPluginInstallCommands(plugins: Command, action: CommandAction): void {
@@ -29,10 +19,7 @@ export function registerPluginInstallCommands(plugins: Command, action: CommandA
     .option('--json', 'print JSON')
     .action(action(async (source: string, o: FolderOptions & { force?: boolean }) => {
       const s = await services();
-      const installed = await installPlugin(source, await targetFolder(s, o), { force: o.force === true });
-      // What Haven now makes of it: another plugin may still shadow it or claim its provider type.
-      s.plugins.reset();
-      const info = (await s.plugins.list()).find((p) => p.dir === installed.dir);
+      const { info, ...installed } = await s.pluginAdmin.install(s.identity, source, { system: o.system === true, force: o.force === true });
       if (info && info.state !== 'ready') process.stderr.write(`haven: plugin "${installed.id}" is installed, but Haven cannot use it as things are: ${info.reason}\n`);
       if (o.json) return printJson({ ...installed, state: info?.state, reason: info?.reason });
       printLines([
@@ -47,7 +34,7 @@ export function registerPluginInstallCommands(plugins: Command, action: CommandA
     .option('--json', 'print JSON')
     .action(action(async (id: string, o: FolderOptions) => {
       const s = await services();
-      const removed = await uninstallPlugin(s.plugins, id, await targetFolder(s, o));
+      const removed = await s.pluginAdmin.uninstall(s.identity, id, { system: o.system === true });
       if (o.json) return printJson(removed);
       const types = removed.storageProviders.map((p) => p.type);
       printLines([

@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { services } from '../cli-context.js';
 import { printJson, printLines, table, type CommonOptions } from '../output.js';
 import type { PluginInfo } from '../../plugins/plugin-host.js';
-import { UsageError } from '../../errors.js';
 import type { CommandAction } from '../command-action.js';
 import { registerPluginCheckCommand } from './plugin-check.js';
 import { registerPluginNewCommand } from './plugin-new.js';
@@ -54,15 +53,7 @@ export function registerPluginCommands(program: Command, action: CommandAction):
     plugins.command(`${verb} <id>`).description(`${verb} a plugin for every user of this computer (administrators only)`).option('--json', 'print JSON')
       .action(action(async (id: string, o: CommonOptions) => {
         const s = await services();
-        await s.authorizer.require(s.identity, 'plugins.manage');
-        const info = await s.plugins.info(id);
-        if (info.state === 'invalid' || info.state === 'shadowed') throw new UsageError(`plugin "${id}" cannot be ${verb}d: ${info.reason}`);
-        await s.settings.update((settings) => {
-          settings.disabledPlugins = settings.disabledPlugins.filter((d) => d.id !== id);
-          if (verb === 'disable') settings.disabledPlugins.push({ id, by: s.identity.name, at: new Date().toISOString() });
-        });
-        s.plugins.reset();
-        const after = await s.plugins.info(id);
+        const after = await s.pluginAdmin.setEnabled(s.identity, id, verb === 'enable');
         if (o.json) printJson(after);
         else printLines([`plugin "${id}" is now ${after.state}${verb === 'disable' ? ' (its tasks and data are kept; they run again once it is enabled)' : ''}`]);
       }));

@@ -4,9 +4,8 @@
  */
 import type { Command } from 'commander';
 import { services } from '../cli-context.js';
-import { withRepository } from './browse.js';
+import { interruptible } from '../interruptible.js';
 import { formatBytes, printJson, printLines, type CommonOptions } from '../output.js';
-import { repairConfig, repairIndex, repairSnapshots } from '../../engine/index.js';
 import type { CommandAction } from '../command-action.js';
 
 export function registerRepairCommand(program: Command, action: CommandAction): void {
@@ -16,21 +15,16 @@ export function registerRepairCommand(program: Command, action: CommandAction): 
     .option('--json', 'print the result as JSON')
     .action(action(async (name: string, o: CommonOptions) => {
       const s = await services();
-      const task = await s.tasks.get(name, 'task.run');
-      const { store, password } = await s.repositories.openStore(task);
-      try {
-        const result = await repairConfig(store, { password });
-        if (o.json) return printJson(result);
-        printLines([`config of repository ${result.id} written again (${result.source === 'copy' ? 'from its copy' : 'rebuilt from a key file'}); run \`haven check ${name}\``]);
-      } finally {
-        await store.close();
-      }
+      const result = await s.operations.repairConfig(s.identity, name);
+      if (o.json) return printJson(result);
+      printLines([`config of repository ${result.id} written again (${result.source === 'copy' ? 'from its copy' : 'rebuilt from a key file'}); run \`haven check ${name}\``]);
     }));
 
   repair.command('index <name>').description('rebuild the index from the packs in the repository; remove leftovers of killed runs')
     .option('--json', 'print the result as JSON')
     .action(action(async (name: string, o: CommonOptions) => {
-      const r = await withRepository(name, 'task.run', (repo) => repairIndex(repo));
+      const s = await services();
+      const r = await interruptible((signal) => s.operations.repairIndex(s.identity, name, signal));
       if (o.json) return printJson(r);
       printLines([
         `index rebuilt from ${r.packs} pack(s): ${r.blobs} blobs; ${r.removedIndexFiles} old index blob(s) removed`,
@@ -44,7 +38,8 @@ export function registerRepairCommand(program: Command, action: CommandAction): 
     .option('--dry-run', 'only say what would be rewritten')
     .option('--json', 'print the result as JSON')
     .action(action(async (name: string, o: CommonOptions & { dryRun?: boolean }) => {
-      const r = await withRepository(name, 'task.run', (repo) => repairSnapshots(repo, { dryRun: o.dryRun === true }));
+      const s = await services();
+      const r = await interruptible((signal) => s.operations.repairSnapshots(s.identity, name, { dryRun: o.dryRun === true }, signal));
       if (o.json) return printJson(r);
       printLines([
         `${r.repaired.length} version(s) ${r.dryRun ? 'would be' : ''} rewritten, ${r.intact} intact`.replace('  ', ' '),

@@ -1,25 +1,12 @@
 /** `haven restore NAME [--snapshot ID|latest] [--path P]... --to DIR [--conflict …]`. */
-import { accessSync, constants, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { services } from '../cli-context.js';
-import { withRepository } from './browse.js';
+import { interruptible } from '../interruptible.js';
 import { createProgress } from '../progress.js';
 import { formatBytes, printJson, printLines, type CommonOptions } from '../output.js';
-import { restore } from '../../engine/index.js';
-import { DeniedError, ExitCode } from '../../errors.js';
+import { ExitCode } from '../../errors.js';
 import type { CommandAction } from '../command-action.js';
-
-/** A clear refusal up front; the OS enforces the same when files are written. */
-function requireWritable(target: string): void {
-  let dir = path.resolve(target);
-  while (!existsSync(dir)) dir = path.dirname(dir);
-  try {
-    accessSync(dir, constants.W_OK | constants.X_OK);
-  } catch {
-    throw new DeniedError(`denied: you cannot write to ${dir}`);
-  }
-}
 
 export function registerRestoreCommand(program: Command, action: CommandAction): void {
   program.command('restore <name>').description('restore a version, or chosen paths of it, into a folder')
@@ -32,12 +19,10 @@ export function registerRestoreCommand(program: Command, action: CommandAction):
     .option('--progress', 'show progress even when stderr is not a terminal')
     .action(action(async (name: string, o: CommonOptions & { snapshot: string; path?: string[]; to: string; conflict: 'overwrite' | 'skip' | 'rename'; lock: boolean }) => {
       const target = path.resolve(o.to);
-      requireWritable(target);
       const s = await services();
-      await s.authorizer.require(s.identity, 'restore', await s.tasks.get(name, 'restore'), target);
       const progress = createProgress('restore', o);
-      const result = await withRepository(name, 'restore', (repo, task) =>
-        restore(repo, { snapshot: o.snapshot, taskId: task.id, paths: o.path, target, conflict: o.conflict, noLock: o.lock === false, onProgress: (p) => progress.update(p) }),
+      const result = await interruptible((signal) =>
+        s.operations.restore(s.identity, name, { snapshot: o.snapshot, paths: o.path, target, conflict: o.conflict, noLock: o.lock === false, onProgress: (p) => progress.update(p) }, signal),
       ).finally(() => progress.stop());
       if (o.json) printJson(result);
       else {

@@ -45,7 +45,7 @@ async function runAndReport(task: Task, o: RunCommandOptions): Promise<number> {
   // recorded as failed (exit 130), the repository stays valid, and the next run reuses what
   // was already uploaded.
   const outcome = await interruptible((signal) =>
-    s.runs.run(task, { trigger: 'manual', onProgress: (p) => progress.update(p), signal, ignoreFreeSpace: o.ignoreFreeSpace }),
+    s.runs.run(s.identity, task, { trigger: 'manual', onProgress: (p) => progress.update(p), signal, ignoreFreeSpace: o.ignoreFreeSpace }),
   ).finally(() => progress.stop());
   if (o.json) printJson(outcome.record);
   else printLines(renderRun(outcome.record));
@@ -65,8 +65,8 @@ export function registerRunCommands(program: Command, action: CommandAction): vo
     .option('--progress', 'show progress even when stderr is not a terminal')
     .option('--ignore-free-space', 'run even when the destination reports less free space than the run is expected to need')
     .action(action(async (name: string, o: RunCommandOptions) => {
-      const task = await (await services()).tasks.get(name, 'task.run');
-      return runAndReport(task, o);
+      const s = await services();
+      return runAndReport(await s.tasks.find(s.identity, name), o);
     }));
 
   addTaskOptions(
@@ -81,17 +81,17 @@ export function registerRunCommands(program: Command, action: CommandAction): vo
     .action(action(async (sources: string[], o: RawTaskOptions & RunCommandOptions & { to: string; name?: string }) => {
       const s = await services();
       const name = o.name ?? defaultTaskName(sources[0]);
-      const existing = (await s.tasks.list()).find((t) => t.name === name);
+      const existing = (await s.tasks.list(s.identity)).find((t) => t.name === name);
       let task: Task;
       if (!existing) {
-        task = await s.tasks.create(name, toTaskInput({ ...o, source: sources, dest: o.to }), process.cwd());
+        task = await s.tasks.create(s.identity, name, toTaskInput({ ...o, source: sources, dest: o.to }), process.cwd());
         if (!o.json) process.stderr.write(`haven: created task "${name}" (run it again with "haven run ${name}")\n`);
       } else {
         const wanted = sources.map((x) => path.resolve(x)).sort().join('\n');
         if (existing.sources.slice().sort().join('\n') !== wanted || existing.destination !== (await s.tasks.normalizeDestination(o.to))) {
           throw new UsageError(`task "${name}" already exists with other sources or destination; choose another --name or use "haven task edit ${name}"`);
         }
-        task = await s.tasks.get(name, 'task.run');
+        task = existing;
       }
       return runAndReport(task, o);
     }));

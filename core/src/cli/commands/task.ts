@@ -33,21 +33,22 @@ export function registerTaskCommands(program: Command, action: CommandAction): v
     .option('--json', 'print the task as JSON')
     .action(action(async (name: string, o: RawTaskOptions & CommonOptions) => {
       const s = await services();
-      const created = await s.tasks.create(name, toTaskInput(o), process.cwd());
+      const created = await s.tasks.create(s.identity, name, toTaskInput(o), process.cwd());
       if (o.json) printJson(created);
       else printLines([`created task "${created.name}"`, ...describeTask(created).map((l) => `  ${l}`)]);
     }));
 
   task.command('list').description('tasks you can see').option('--json', 'print JSON').action(action(async (o: CommonOptions) => {
     const s = await services();
-    const tasks = await s.tasks.list();
+    const tasks = await s.tasks.list(s.identity);
     if (o.json) return printJson(tasks);
     if (!tasks.length) return printLines(['no tasks yet (create one with "haven task create" or "haven backup")']);
     printLines(table(['NAME', 'OWNER', 'SCHEDULE', 'DESTINATION', 'SOURCES'], tasks.map((t) => [t.name, t.owner?.name ?? '(legacy)', t.schedule, t.destination, t.sources.join(', ')])));
   }));
 
   task.command('show <name>').description('one task in full').option('--json', 'print JSON').action(action(async (name: string, o: CommonOptions) => {
-    const t = await (await services()).tasks.get(name);
+    const s = await services();
+    const t = await s.tasks.get(s.identity, name);
     if (o.json) printJson(t);
     else printLines(describeTask(t));
   }));
@@ -55,7 +56,8 @@ export function registerTaskCommands(program: Command, action: CommandAction): v
   addTaskOptions(task.command('edit <name>').description("change a task's settings (only the options given change)").option('--dest <TYPE:LOCATION>', 'new destination'), { sourceFlag: true })
     .option('--json', 'print the task as JSON')
     .action(action(async (name: string, o: RawTaskOptions & CommonOptions) => {
-      const edited = await (await services()).tasks.edit(name, toTaskInput(o), process.cwd());
+      const s = await services();
+      const edited = await s.tasks.edit(s.identity, name, toTaskInput(o), process.cwd());
       if (o.json) printJson(edited);
       else printLines([`updated task "${edited.name}"`, ...describeTask(edited).map((l) => `  ${l}`)]);
     }));
@@ -65,7 +67,8 @@ export function registerTaskCommands(program: Command, action: CommandAction): v
     .option('--json', 'print JSON')
     .action(action(async (name: string, o: CommonOptions & { purge?: boolean }) => {
       if (o.purge) throw new UsageError('--purge is not available yet: it needs "haven forget --prune", which a later version brings; the task was not deleted');
-      const deleted = await (await services()).tasks.delete(name);
+      const s = await services();
+      const deleted = await s.tasks.delete(s.identity, name);
       if (o.json) printJson({ deleted: deleted.name, id: deleted.id });
       else printLines([`deleted task "${deleted.name}" (its versions remain in ${deleted.destination})`]);
     }));
@@ -73,7 +76,8 @@ export function registerTaskCommands(program: Command, action: CommandAction): v
   task.command('export [names...]').description('print task definitions as JSON (all you can see, or the ones named)')
     .option('--json', 'the output is always JSON')
     .action(action(async (names: string[]) => {
-      printJson(await (await services()).tasks.exportTasks(names));
+      const s = await services();
+      printJson(await s.tasks.exportTasks(s.identity, names));
     }));
 
   task.command('import <file>').description('add the tasks of an export file (all or none)').option('--json', 'print JSON')
@@ -84,7 +88,8 @@ export function registerTaskCommands(program: Command, action: CommandAction): v
       } catch (err) {
         throw new UsageError(`cannot read ${file} as JSON: ${(err as Error).message}`);
       }
-      const imported = await (await services()).tasks.importTasks(data, process.cwd());
+      const s = await services();
+      const imported = await s.tasks.importTasks(s.identity, data, process.cwd());
       if (o.json) printJson(imported);
       else printLines(imported.map((t) => `imported task "${t.name}"`));
     }));
