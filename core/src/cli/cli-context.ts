@@ -14,6 +14,7 @@ import type { PluginAdministration } from '../plugins/plugin-administration.js';
 import type { ProviderCredentials } from '../credentials/provider-credentials.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { Identity } from '../auth/identity.js';
+import { callerOf, type Caller } from '../auth/caller.js';
 import type { SystemSettingsStore } from '../config/system-settings.js';
 import type { HavenPaths } from '../config/haven-paths.js';
 
@@ -28,6 +29,8 @@ export interface Services {
   credentials: ProviderCredentials;
   authorizer: Authorizer;
   identity: Identity;
+  /** The user of this process with its environment: whom every service call is for (personal mode). */
+  caller: Caller;
   settings: SystemSettingsStore;
   paths: HavenPaths;
 }
@@ -49,6 +52,7 @@ export async function services(options: HavenContainerOptions = {}): Promise<Ser
     credentials: c.get(ids.ProviderCredentials),
     authorizer: c.get(ids.Authorizer),
     identity: c.get(ids.Identity),
+    caller: callerOf(c.get<Identity>(ids.Identity), process.env),
     settings: c.get(ids.SystemSettingsStore),
     paths: c.get(ids.HavenPaths),
   };

@@ -13,6 +13,7 @@ import type { CredentialDeclaration, StorageProvider } from '@haven/plugin-api';
 import { HavenPaths as HavenPathsId, PluginHost as PluginHostId } from '../di/service-identifiers.js';
 import type { HavenPaths } from '../config/haven-paths.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
+import type { CallerEnvironment } from '../auth/caller.js';
 import { CredentialsMissingError } from '../errors.js';
 import { debug, warn } from '../util/logger.js';
 import { entriesFor, readCredentialsFile, type ApplicableEntry } from './credentials-file.js';
@@ -22,15 +23,16 @@ export interface ProviderCredentials {
    * The credentials for `open(location)` of this provider (location already normalised), or
    * undefined when its manifest declares none. Rejects with CredentialsMissingError when a
    * required one is given nowhere, with a UsageError when the credentials file is refused.
+   * `env` is the caller's environment (their variables, not the service's).
    */
-  forDestination(provider: StorageProvider, location: string): Promise<Record<string, string> | undefined>;
+  forDestination(provider: StorageProvider, location: string, env: CallerEnvironment): Promise<Record<string, string> | undefined>;
 }
 
 /** Where each value came from, for --debug (never the value of a secret). */
 type Origins = Map<string, string>;
 
 export interface CredentialSources {
-  env: NodeJS.ProcessEnv;
+  env: CallerEnvironment;
   file: string;
 }
 
@@ -125,10 +127,10 @@ export class ProviderCredentialsImpl implements ProviderCredentials {
     @inject(HavenPathsId) private readonly paths: HavenPaths,
   ) {}
 
-  async forDestination(provider: StorageProvider, location: string): Promise<Record<string, string> | undefined> {
+  async forDestination(provider: StorageProvider, location: string, env: CallerEnvironment): Promise<Record<string, string> | undefined> {
     const declared = (await this.plugins.storageContribution(provider.type))?.credentials ?? [];
     // A provider that declares nothing gets nothing, as under API 1.0: no file is read for it.
     if (!declared.length) return undefined;
-    return resolveCredentials(provider, location, declared, { env: process.env, file: this.paths.credentialsFile });
+    return resolveCredentials(provider, location, declared, { env, file: this.paths.credentialsFile });
   }
 }

@@ -7,6 +7,7 @@
 import { inject, injectable } from 'inversify';
 import type { BlobStore, StorageProvider } from '@haven/plugin-api';
 import type { RepositoryStore } from '../storage/repository-store.js';
+import type { CallerEnvironment } from '../auth/caller.js';
 import { PluginHost as PluginHostId, ProviderCredentials as ProviderCredentialsId } from '../di/service-identifiers.js';
 import type { ProviderCredentials } from '../credentials/provider-credentials.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
@@ -26,6 +27,8 @@ export interface OpenedStore {
 export interface OpenOptions {
   /** Create the repository when there is none (a task's run; every other command only opens). */
   create: boolean;
+  /** The caller's environment: `HAVEN_PASSWORD` and the provider's credential variables. */
+  env: CallerEnvironment;
   /** Aborts every store call (Ctrl-C, the service stopping). */
   signal?: AbortSignal;
 }
@@ -34,13 +37,13 @@ export interface RepositoryService {
   /** Opens the repository (creating it when `create` and there is none). */
   open(task: Task, options: OpenOptions): Promise<Repository>;
   /** The task's destination as a blob store, and its password: for what cannot open the repository (repair config). */
-  openStore(task: Task, options?: OpenOptions): Promise<OpenedStore>;
+  openStore(task: Task, options: OpenOptions): Promise<OpenedStore>;
 }
 
 /** The repository password, never from the command line (cli.md). */
-export async function resolvePassword(task: Pick<Task, 'encryption' | 'passwordFile' | 'name'>): Promise<string | null> {
+export async function resolvePassword(task: Pick<Task, 'encryption' | 'passwordFile' | 'name'>, env: CallerEnvironment): Promise<string | null> {
   if (task.encryption === 'none') return null;
-  const fromEnv = process.env.HAVEN_PASSWORD;
+  const fromEnv = env.HAVEN_PASSWORD;
   if (fromEnv) return fromEnv;
   if (task.passwordFile) {
     let text: string;
@@ -64,7 +67,7 @@ export class RepositoryServiceImpl implements RepositoryService {
     @inject(ProviderCredentialsId) private readonly credentials: ProviderCredentials,
   ) {}
 
-  async openStore(task: Task, options: OpenOptions = { create: false }): Promise<OpenedStore> {
+  async openStore(task: Task, options: OpenOptions): Promise<OpenedStore> {
     const { store, password } = await this.openDestination(task, options);
     return { store, password };
   }
@@ -75,8 +78,8 @@ export class RepositoryServiceImpl implements RepositoryService {
     const provider = await this.plugins.storageProvider(type);
     const availability = await providerAvailability(provider, location);
     if (!availability.available) throw new SkippedError(`destination ${task.destination} is not available: ${availability.reason}`);
-    const password = await resolvePassword(task);
-    const credentials = await this.credentials.forDestination(provider, location);
+    const password = await resolvePassword(task, options.env);
+    const credentials = await this.credentials.forDestination(provider, location, options.env);
     return { ...(await this.openLocation(provider, location, options, credentials)), password };
   }
 

@@ -1,6 +1,7 @@
 /**
  * What a caller does with a task's repository besides running it: list versions, browse one,
- * restore, check, unlock, repair. Each operation takes the caller, asks for its right once
+ * restore, check, unlock, repair. Each operation takes the caller (who they are, and the
+ * password and credentials they bring: auth/caller.ts), asks for its right once
  * (the built-in rules, then the authorization hook) and opens, uses and closes the repository.
  * The CLI only renders; a service serving many users calls the same methods per request.
  *
@@ -17,7 +18,7 @@ import {
   TaskService as TaskServiceId,
 } from '../di/service-identifiers.js';
 import type { Authorizer } from '../auth/authorizer.js';
-import type { Identity } from '../auth/identity.js';
+import type { Caller } from '../auth/caller.js';
 import {
   check,
   listDir,
@@ -47,14 +48,14 @@ import type { Task } from './task.js';
 export type SnapshotListing = Awaited<ReturnType<typeof listSnapshots>>;
 
 export interface RepositoryOperations {
-  snapshots(caller: Identity, name: string, signal?: AbortSignal): Promise<SnapshotListing>;
-  ls(caller: Identity, name: string, snapshot: string, dir: string | undefined, signal?: AbortSignal): Promise<EntryInfo[]>;
-  restore(caller: Identity, name: string, options: Omit<RestoreOptions, 'taskId'>, signal?: AbortSignal): Promise<RestoreResult>;
-  check(caller: Identity, name: string, options: CheckOptions, signal?: AbortSignal): Promise<CheckReport>;
-  unlock(caller: Identity, name: string, options: { all: boolean }, signal?: AbortSignal): Promise<LockView[]>;
-  repairConfig(caller: Identity, name: string): Promise<ConfigRepair>;
-  repairIndex(caller: Identity, name: string, signal?: AbortSignal): Promise<IndexRepair>;
-  repairSnapshots(caller: Identity, name: string, options: { dryRun: boolean }, signal?: AbortSignal): Promise<SnapshotRepairReport>;
+  snapshots(caller: Caller, name: string, signal?: AbortSignal): Promise<SnapshotListing>;
+  ls(caller: Caller, name: string, snapshot: string, dir: string | undefined, signal?: AbortSignal): Promise<EntryInfo[]>;
+  restore(caller: Caller, name: string, options: Omit<RestoreOptions, 'taskId'>, signal?: AbortSignal): Promise<RestoreResult>;
+  check(caller: Caller, name: string, options: CheckOptions, signal?: AbortSignal): Promise<CheckReport>;
+  unlock(caller: Caller, name: string, options: { all: boolean }, signal?: AbortSignal): Promise<LockView[]>;
+  repairConfig(caller: Caller, name: string): Promise<ConfigRepair>;
+  repairIndex(caller: Caller, name: string, signal?: AbortSignal): Promise<IndexRepair>;
+  repairSnapshots(caller: Caller, name: string, options: { dryRun: boolean }, signal?: AbortSignal): Promise<SnapshotRepairReport>;
 }
 
 /**
@@ -80,15 +81,15 @@ export class RepositoryOperationsImpl implements RepositoryOperations {
   ) {}
 
   /** The task, once the caller has `action` on it (asked once: the operation's own right). */
-  private async authorized(caller: Identity, name: string, action: AuthAction, target?: string): Promise<Task> {
+  private async authorized(caller: Caller, name: string, action: AuthAction, target?: string): Promise<Task> {
     const task = await this.tasks.find(caller, name);
     await this.authorizer.require(caller, action, task, target);
     return task;
   }
 
   /** Opens the task's repository (never creating one), runs fn, closes it, lock released. */
-  private async withRepository<T>(task: Task, signal: AbortSignal | undefined, fn: (repo: Repository) => Promise<T>): Promise<T> {
-    const repo = await this.repositories.open(task, { create: false, signal });
+  private async withRepository<T>(caller: Caller, task: Task, signal: AbortSignal | undefined, fn: (repo: Repository) => Promise<T>): Promise<T> {
+    const repo = await this.repositories.open(task, { create: false, env: caller.env, signal });
     try {
       return await fn(repo);
     } finally {
@@ -97,36 +98,36 @@ export class RepositoryOperationsImpl implements RepositoryOperations {
     }
   }
 
-  async snapshots(caller: Identity, name: string, signal?: AbortSignal): Promise<SnapshotListing> {
+  async snapshots(caller: Caller, name: string, signal?: AbortSignal): Promise<SnapshotListing> {
     const task = await this.authorized(caller, name, 'task.read');
-    return this.withRepository(task, signal, (repo) => listSnapshots(repo, { taskId: task.id }));
+    return this.withRepository(caller, task, signal, (repo) => listSnapshots(repo, { taskId: task.id }));
   }
 
-  async ls(caller: Identity, name: string, snapshot: string, dir: string | undefined, signal?: AbortSignal): Promise<EntryInfo[]> {
+  async ls(caller: Caller, name: string, snapshot: string, dir: string | undefined, signal?: AbortSignal): Promise<EntryInfo[]> {
     const task = await this.authorized(caller, name, 'task.read');
-    return this.withRepository(task, signal, (repo) => listDir(repo, snapshot, dir, task.id));
+    return this.withRepository(caller, task, signal, (repo) => listDir(repo, snapshot, dir, task.id));
   }
 
-  async restore(caller: Identity, name: string, options: Omit<RestoreOptions, 'taskId'>, signal?: AbortSignal): Promise<RestoreResult> {
+  async restore(caller: Caller, name: string, options: Omit<RestoreOptions, 'taskId'>, signal?: AbortSignal): Promise<RestoreResult> {
     const target = path.resolve(options.target);
     const task = await this.authorized(caller, name, 'restore', target);
     requireWritable(target);
-    return this.withRepository(task, signal, (repo) => restore(repo, { ...options, target, taskId: task.id }));
+    return this.withRepository(caller, task, signal, (repo) => restore(repo, { ...options, target, taskId: task.id }));
   }
 
-  async check(caller: Identity, name: string, options: CheckOptions, signal?: AbortSignal): Promise<CheckReport> {
+  async check(caller: Caller, name: string, options: CheckOptions, signal?: AbortSignal): Promise<CheckReport> {
     const task = await this.authorized(caller, name, 'task.read');
-    return this.withRepository(task, signal, (repo) => check(repo, options));
+    return this.withRepository(caller, task, signal, (repo) => check(repo, options));
   }
 
-  async unlock(caller: Identity, name: string, options: { all: boolean }, signal?: AbortSignal): Promise<LockView[]> {
+  async unlock(caller: Caller, name: string, options: { all: boolean }, signal?: AbortSignal): Promise<LockView[]> {
     const task = await this.authorized(caller, name, 'task.run');
-    return this.withRepository(task, signal, (repo) => unlockRepository(repo, options));
+    return this.withRepository(caller, task, signal, (repo) => unlockRepository(repo, options));
   }
 
-  async repairConfig(caller: Identity, name: string): Promise<ConfigRepair> {
+  async repairConfig(caller: Caller, name: string): Promise<ConfigRepair> {
     const task = await this.authorized(caller, name, 'task.run');
-    const { store, password } = await this.repositories.openStore(task);
+    const { store, password } = await this.repositories.openStore(task, { create: false, env: caller.env });
     try {
       return await repairConfig(store, { password });
     } finally {
@@ -134,13 +135,13 @@ export class RepositoryOperationsImpl implements RepositoryOperations {
     }
   }
 
-  async repairIndex(caller: Identity, name: string, signal?: AbortSignal): Promise<IndexRepair> {
+  async repairIndex(caller: Caller, name: string, signal?: AbortSignal): Promise<IndexRepair> {
     const task = await this.authorized(caller, name, 'task.run');
-    return this.withRepository(task, signal, (repo) => repairIndex(repo));
+    return this.withRepository(caller, task, signal, (repo) => repairIndex(repo));
   }
 
-  async repairSnapshots(caller: Identity, name: string, options: { dryRun: boolean }, signal?: AbortSignal): Promise<SnapshotRepairReport> {
+  async repairSnapshots(caller: Caller, name: string, options: { dryRun: boolean }, signal?: AbortSignal): Promise<SnapshotRepairReport> {
     const task = await this.authorized(caller, name, 'task.run');
-    return this.withRepository(task, signal, (repo) => repairSnapshots(repo, options));
+    return this.withRepository(caller, task, signal, (repo) => repairSnapshots(repo, options));
   }
 }

@@ -17,7 +17,7 @@ import {
 } from '../di/service-identifiers.js';
 import type { HavenPaths } from '../config/haven-paths.js';
 import type { HookSet } from '../hooks/hook-set.js';
-import type { Identity } from '../auth/identity.js';
+import type { Caller } from '../auth/caller.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import type { RunHistory } from '../history/run-history.js';
@@ -50,7 +50,7 @@ export interface RunService {
    * Runs a task for `caller`, who must have the `task.run` right on it (asked here, so the
    * scheduler and every client get the same rule). A denial throws (exit 5) and records nothing.
    */
-  run(caller: Identity, task: Task, options: RunOptions): Promise<RunOutcome>;
+  run(caller: Caller, task: Task, options: RunOptions): Promise<RunOutcome>;
 }
 
 @injectable()
@@ -64,7 +64,7 @@ export class RunServiceImpl implements RunService {
     @inject(RunHistoryId) private readonly history: RunHistory,
   ) {}
 
-  async run(caller: Identity, task: Task, options: RunOptions): Promise<RunOutcome> {
+  async run(caller: Caller, task: Task, options: RunOptions): Promise<RunOutcome> {
     await this.authorizer.require(caller, 'task.run', task);
     const record: RunRecord = {
       id: randomUUID(),
@@ -92,7 +92,7 @@ export class RunServiceImpl implements RunService {
       // record can be one: every run settles the one before it, and runs never overlap.
       const latest = await this.history.list({ taskIds: [task.id], limit: RECENT_RUNS });
       await this.history.start(record);
-      await this.execute(task, record, options, latest);
+      await this.execute(caller, task, record, options, latest);
     } catch (err) {
       // Interrupted: whichever call noticed first, the interruption is the reason (exit 130).
       const reason: unknown = options.signal?.aborted ? options.signal.reason : err;
@@ -108,7 +108,7 @@ export class RunServiceImpl implements RunService {
     return { record, error };
   }
 
-  private async execute(task: Task, record: RunRecord, options: RunOptions, latestRuns: RunRecord[]): Promise<void> {
+  private async execute(caller: Caller, task: Task, record: RunRecord, options: RunOptions, latestRuns: RunRecord[]): Promise<void> {
     const root = task.sources.find(isSystemRoot);
     if (root) throw new UsageError(`source "${root}" is the root of the system volume, which cannot be copied while the system runs from it`);
     // Plugins that watch every run (schedule and scan hooks) must be active before the veto.
@@ -118,7 +118,7 @@ export class RunServiceImpl implements RunService {
       const veto = await this.hooks.schedule.shouldStartRun.promise(request);
       if (veto) throw new SkippedError(`run vetoed by ${veto.by}: ${veto.reason}`);
     }
-    const repository = await this.repositories.open(task, { create: true, signal: options.signal });
+    const repository = await this.repositories.open(task, { create: true, env: caller.env, signal: options.signal });
     try {
       if (!options.ignoreFreeSpace) await requireSpace(repository.store, task, latestRuns);
       const result = await backup(repository, {

@@ -13,7 +13,7 @@ export function registerCheckCommand(program: Command, action: CommandAction): v
     .option('--json', 'print the report as JSON')
     .action(action(async (name: string, o: CommonOptions & { readData?: boolean; lock: boolean }) => {
       const s = await services();
-      const report = await interruptible((signal) => s.operations.check(s.identity, name, { readData: o.readData === true, noLock: o.lock === false }, signal));
+      const report = await interruptible((signal) => s.operations.check(s.caller, name, { readData: o.readData === true, noLock: o.lock === false }, signal));
       if (o.json) printJson(report);
       else {
         printLines([

@@ -14,7 +14,7 @@ export function registerHistoryCommand(program: Command, action: CommandAction):
     .option('--json', 'print JSON')
     .action(action(async (name: string | undefined, o: CommonOptions & { limit?: number }) => {
       const s = await services();
-      const taskIds = name ? [(await s.tasks.get(s.identity, name)).id] : (await s.tasks.list(s.identity)).map((t) => t.id);
+      const taskIds = name ? [(await s.tasks.get(s.caller, name)).id] : (await s.tasks.list(s.caller)).map((t) => t.id);
       const runs = await s.history.list({ taskIds, limit: o.limit });
       if (o.json) return printJson(runs);
       if (!runs.length) return printLines(['no runs yet']);

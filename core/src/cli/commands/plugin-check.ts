@@ -17,6 +17,7 @@ import { printJson, printLines, type CommonOptions } from '../output.js';
 import type { CommandAction } from '../command-action.js';
 import type { PluginHost } from '../../plugins/plugin-host.js';
 import type { ProviderCredentials } from '../../credentials/provider-credentials.js';
+import type { CallerEnvironment } from '../../auth/caller.js';
 import { ExitCode, SkippedError, UsageError } from '../../errors.js';
 import { checkPluginPackage } from '../../plugins/install/package-check.js';
 import { formatCase, formatSummary, runConformance, runPrefix, type CaseResult, type ConformanceResult } from '@haven/plugin-api/conformance';
@@ -47,6 +48,7 @@ export const LARGE_BLOB_BYTES = 300_000_000;
 export async function checkPluginStore(
   host: PluginHost,
   credentials: ProviderCredentials,
+  env: CallerEnvironment,
   id: string,
   rawLocation: string,
   onResult?: (c: CaseResult) => void,
@@ -64,7 +66,7 @@ export async function checkPluginStore(
   const availability = await provider.checkAvailability(normalised);
   if (!availability.available) throw new SkippedError(`destination ${destination} is not available: ${availability.reason}`);
   // Resolved once, as a run does: every case's open gets the same credentials.
-  const given = await credentials.forDestination(provider, normalised);
+  const given = await credentials.forDestination(provider, normalised, env);
   const prefix = runPrefix();
   const result = await runConformance(() => provider.open(normalised, { create: true, credentials: given }), { prefix, onResult, ...settings });
   return { plugin: id, destination, prefix, ...result };
@@ -90,7 +92,7 @@ export function registerPluginCheckCommand(plugins: Command, action: CommandActi
       const folder = idOrPath.includes('/') || idOrPath === '.' || idOrPath === '..' ? path.resolve(idOrPath) : undefined;
       const id = folder ? pluginIdIn(folder) : idOrPath;
       const s = await services({ pluginFolderFirst: folder });
-      const check = await checkPluginStore(s.plugins, s.credentials, id, o.location, o.json ? undefined : (c) => printLines([formatCase(c)]), o.large ? { largeBytes: LARGE_BLOB_BYTES } : {});
+      const check = await checkPluginStore(s.plugins, s.credentials, s.caller.env, id, o.location, o.json ? undefined : (c) => printLines([formatCase(c)]), o.large ? { largeBytes: LARGE_BLOB_BYTES } : {});
       if (o.json) printJson(check);
       else printLines([formatSummary(check)]);
       return check.failed ? ExitCode.FAILED : ExitCode.SUCCESS;

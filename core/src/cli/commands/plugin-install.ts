@@ -19,7 +19,7 @@ export function registerPluginInstallCommands(plugins: Command, action: CommandA
     .option('--json', 'print JSON')
     .action(action(async (source: string, o: FolderOptions & { force?: boolean }) => {
       const s = await services();
-      const { info, ...installed } = await s.pluginAdmin.install(s.identity, source, { system: o.system === true, force: o.force === true });
+      const { info, ...installed } = await s.pluginAdmin.install(s.caller, source, { system: o.system === true, force: o.force === true });
       if (info && info.state !== 'ready') process.stderr.write(`haven: plugin "${installed.id}" is installed, but Haven cannot use it as things are: ${info.reason}\n`);
       if (o.json) return printJson({ ...installed, state: info?.state, reason: info?.reason });
       printLines([
@@ -34,7 +34,7 @@ export function registerPluginInstallCommands(plugins: Command, action: CommandA
     .option('--json', 'print JSON')
     .action(action(async (id: string, o: FolderOptions) => {
       const s = await services();
-      const removed = await s.pluginAdmin.uninstall(s.identity, id, { system: o.system === true });
+      const removed = await s.pluginAdmin.uninstall(s.caller, id, { system: o.system === true });
       if (o.json) return printJson(removed);
       const types = removed.storageProviders.map((p) => p.type);
       printLines([

@@ -53,7 +53,7 @@ export function registerPluginCommands(program: Command, action: CommandAction):
     plugins.command(`${verb} <id>`).description(`${verb} a plugin for every user of this computer (administrators only)`).option('--json', 'print JSON')
       .action(action(async (id: string, o: CommonOptions) => {
         const s = await services();
-        const after = await s.pluginAdmin.setEnabled(s.identity, id, verb === 'enable');
+        const after = await s.pluginAdmin.setEnabled(s.caller, id, verb === 'enable');
         if (o.json) printJson(after);
         else printLines([`plugin "${id}" is now ${after.state}${verb === 'disable' ? ' (its tasks and data are kept; they run again once it is enabled)' : ''}`]);
       }));

@@ -15,7 +15,7 @@ export function registerRepairCommand(program: Command, action: CommandAction): 
     .option('--json', 'print the result as JSON')
     .action(action(async (name: string, o: CommonOptions) => {
       const s = await services();
-      const result = await s.operations.repairConfig(s.identity, name);
+      const result = await s.operations.repairConfig(s.caller, name);
       if (o.json) return printJson(result);
       printLines([`config of repository ${result.id} written again (${result.source === 'copy' ? 'from its copy' : 'rebuilt from a key file'}); run \`haven check ${name}\``]);
     }));
@@ -24,7 +24,7 @@ export function registerRepairCommand(program: Command, action: CommandAction): 
     .option('--json', 'print the result as JSON')
     .action(action(async (name: string, o: CommonOptions) => {
       const s = await services();
-      const r = await interruptible((signal) => s.operations.repairIndex(s.identity, name, signal));
+      const r = await interruptible((signal) => s.operations.repairIndex(s.caller, name, signal));
       if (o.json) return printJson(r);
       printLines([
         `index rebuilt from ${r.packs} pack(s): ${r.blobs} blobs; ${r.removedIndexFiles} old index blob(s) removed`,
@@ -39,7 +39,7 @@ export function registerRepairCommand(program: Command, action: CommandAction): 
     .option('--json', 'print the result as JSON')
     .action(action(async (name: string, o: CommonOptions & { dryRun?: boolean }) => {
       const s = await services();
-      const r = await interruptible((signal) => s.operations.repairSnapshots(s.identity, name, { dryRun: o.dryRun === true }, signal));
+      const r = await interruptible((signal) => s.operations.repairSnapshots(s.caller, name, { dryRun: o.dryRun === true }, signal));
       if (o.json) return printJson(r);
       printLines([
         `${r.repaired.length} version(s) ${r.dryRun ? 'would be' : ''} rewritten, ${r.intact} intact`.replace('  ', ' '),

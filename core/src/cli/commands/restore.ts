@@ -22,7 +22,7 @@ export function registerRestoreCommand(program: Command, action: CommandAction):
       const s = await services();
       const progress = createProgress('restore', o);
       const result = await interruptible((signal) =>
-        s.operations.restore(s.identity, name, { snapshot: o.snapshot, paths: o.path, target, conflict: o.conflict, noLock: o.lock === false, onProgress: (p) => progress.update(p) }, signal),
+        s.operations.restore(s.caller, name, { snapshot: o.snapshot, paths: o.path, target, conflict: o.conflict, noLock: o.lock === false, onProgress: (p) => progress.update(p) }, signal),
       ).finally(() => progress.stop());
       if (o.json) printJson(result);
       else {

@@ -45,7 +45,7 @@ async function runAndReport(task: Task, o: RunCommandOptions): Promise<number> {
   // recorded as failed (exit 130), the repository stays valid, and the next run reuses what
   // was already uploaded.
   const outcome = await interruptible((signal) =>
-    s.runs.run(s.identity, task, { trigger: 'manual', onProgress: (p) => progress.update(p), signal, ignoreFreeSpace: o.ignoreFreeSpace }),
+    s.runs.run(s.caller, task, { trigger: 'manual', onProgress: (p) => progress.update(p), signal, ignoreFreeSpace: o.ignoreFreeSpace }),
   ).finally(() => progress.stop());
   if (o.json) printJson(outcome.record);
   else printLines(renderRun(outcome.record));
@@ -66,7 +66,7 @@ export function registerRunCommands(program: Command, action: CommandAction): vo
     .option('--ignore-free-space', 'run even when the destination reports less free space than the run is expected to need')
     .action(action(async (name: string, o: RunCommandOptions) => {
       const s = await services();
-      return runAndReport(await s.tasks.find(s.identity, name), o);
+      return runAndReport(await s.tasks.find(s.caller, name), o);
     }));
 
   addTaskOptions(
@@ -81,10 +81,10 @@ export function registerRunCommands(program: Command, action: CommandAction): vo
     .action(action(async (sources: string[], o: RawTaskOptions & RunCommandOptions & { to: string; name?: string }) => {
       const s = await services();
       const name = o.name ?? defaultTaskName(sources[0]);
-      const existing = (await s.tasks.list(s.identity)).find((t) => t.name === name);
+      const existing = (await s.tasks.list(s.caller)).find((t) => t.name === name);
       let task: Task;
       if (!existing) {
-        task = await s.tasks.create(s.identity, name, toTaskInput({ ...o, source: sources, dest: o.to }), process.cwd());
+        task = await s.tasks.create(s.caller, name, toTaskInput({ ...o, source: sources, dest: o.to }), process.cwd());
         if (!o.json) process.stderr.write(`haven: created task "${name}" (run it again with "haven run ${name}")\n`);
       } else {
         const wanted = sources.map((x) => path.resolve(x)).sort().join('\n');

@@ -33,14 +33,14 @@ export function registerTaskCommands(program: Command, action: CommandAction): v
     .option('--json', 'print the task as JSON')
     .action(action(async (name: string, o: RawTaskOptions & CommonOptions) => {
       const s = await services();
-      const created = await s.tasks.create(s.identity, name, toTaskInput(o), process.cwd());
+      const created = await s.tasks.create(s.caller, name, toTaskInput(o), process.cwd());
       if (o.json) printJson(created);
       else printLines([`created task "${created.name}"`, ...describeTask(created).map((l) => `  ${l}`)]);
     }));
 
   task.command('list').description('tasks you can see').option('--json', 'print JSON').action(action(async (o: CommonOptions) => {
     const s = await services();
-    const tasks = await s.tasks.list(s.identity);
+    const tasks = await s.tasks.list(s.caller);
     if (o.json) return printJson(tasks);
     if (!tasks.length) return printLines(['no tasks yet (create one with "haven task create" or "haven backup")']);
     printLines(table(['NAME', 'OWNER', 'SCHEDULE', 'DESTINATION', 'SOURCES'], tasks.map((t) => [t.name, t.owner?.name ?? '(legacy)', t.schedule, t.destination, t.sources.join(', ')])));
@@ -48,7 +48,7 @@ export function registerTaskCommands(program: Command, action: CommandAction): v
 
   task.command('show <name>').description('one task in full').option('--json', 'print JSON').action(action(async (name: string, o: CommonOptions) => {
     const s = await services();
-    const t = await s.tasks.get(s.identity, name);
+    const t = await s.tasks.get(s.caller, name);
     if (o.json) printJson(t);
     else printLines(describeTask(t));
   }));
@@ -57,7 +57,7 @@ export function registerTaskCommands(program: Command, action: CommandAction): v
     .option('--json', 'print the task as JSON')
     .action(action(async (name: string, o: RawTaskOptions & CommonOptions) => {
       const s = await services();
-      const edited = await s.tasks.edit(s.identity, name, toTaskInput(o), process.cwd());
+      const edited = await s.tasks.edit(s.caller, name, toTaskInput(o), process.cwd());
       if (o.json) printJson(edited);
       else printLines([`updated task "${edited.name}"`, ...describeTask(edited).map((l) => `  ${l}`)]);
     }));
@@ -68,7 +68,7 @@ export function registerTaskCommands(program: Command, action: CommandAction): v
     .action(action(async (name: string, o: CommonOptions & { purge?: boolean }) => {
       if (o.purge) throw new UsageError('--purge is not available yet: it needs "haven forget --prune", which a later version brings; the task was not deleted');
       const s = await services();
-      const deleted = await s.tasks.delete(s.identity, name);
+      const deleted = await s.tasks.delete(s.caller, name);
       if (o.json) printJson({ deleted: deleted.name, id: deleted.id });
       else printLines([`deleted task "${deleted.name}" (its versions remain in ${deleted.destination})`]);
     }));
@@ -77,7 +77,7 @@ export function registerTaskCommands(program: Command, action: CommandAction): v
     .option('--json', 'the output is always JSON')
     .action(action(async (names: string[]) => {
       const s = await services();
-      printJson(await s.tasks.exportTasks(s.identity, names));
+      printJson(await s.tasks.exportTasks(s.caller, names));
     }));
 
   task.command('import <file>').description('add the tasks of an export file (all or none)').option('--json', 'print JSON')
@@ -89,7 +89,7 @@ export function registerTaskCommands(program: Command, action: CommandAction): v
         throw new UsageError(`cannot read ${file} as JSON: ${(err as Error).message}`);
       }
       const s = await services();
-      const imported = await s.tasks.importTasks(s.identity, data, process.cwd());
+      const imported = await s.tasks.importTasks(s.caller, data, process.cwd());
       if (o.json) printJson(imported);
       else printLines(imported.map((t) => `imported task "${t.name}"`));
     }));

@@ -11,7 +11,7 @@ export function registerUnlockCommand(program: Command, action: CommandAction): 
     .option('--json', 'print the removed locks as JSON')
     .action(action(async (name: string, o: CommonOptions & { all?: boolean }) => {
       const s = await services();
-      const removed = await interruptible((signal) => s.operations.unlock(s.identity, name, { all: o.all === true }, signal));
+      const removed = await interruptible((signal) => s.operations.unlock(s.caller, name, { all: o.all === true }, signal));
       if (o.json) return printJson(removed);
       if (!removed.length) return printLines(['no stale locks']);
       printLines(removed.map((l) => `removed lock ${l.id}${l.record ? ` (host ${l.record.host}, pid ${l.record.pid})` : ''}${l.stale ? `: ${l.stale}` : ''}`));
