@@ -38,8 +38,8 @@ const ADDON_PATH = '../../native/peer-identity/build/Release/peer_identity.node'
 let addon: PeerIdentityAddon | undefined;
 
 /**
- * Loaded on first use, not at import: personal mode never needs it, and a Haven whose addon
- * failed to build still backs up; only the system service then refuses to start.
+ * Loaded on first use, not at import: personal mode never needs it, so importing this module
+ * there costs nothing and cannot fail.
  */
 function loadAddon(): PeerIdentityAddon {
   if (addon) return addon;
