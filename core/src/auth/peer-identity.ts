@@ -48,8 +48,10 @@ function loadAddon(): PeerIdentityAddon {
     addon = require(ADDON_PATH) as PeerIdentityAddon;
   } catch (error) {
     const file = fileURLToPath(new URL(ADDON_PATH, import.meta.url));
+    // First line only: Node appends a "Require stack" that says nothing more here (kept in cause).
+    const why = String((error as Error).message).split('\n')[0];
     throw new Error(
-      `the peer-identity addon could not be loaded from ${file} (${(error as Error).message}); ` +
+      `the peer-identity addon could not be loaded from ${file} (${why}); ` +
         'it is compiled at install: run `npm ci` (or `node scripts/build-native.mjs`) in the Haven folder',
       { cause: error },
     );
