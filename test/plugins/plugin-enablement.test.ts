@@ -45,6 +45,9 @@ describe('plugin enablement', () => {
     const gid = Number(execFileSync('getent', ['group', 'haven-admins'], { encoding: 'utf8' }).split(':')[2]);
     chownSync(systemDir, 0, gid);
     chmodSync(systemDir, 0o775);
+    // This computer names its administrators' group in the settings (the default is sudo, wheel, admin).
+    writeFileSync(path.join(systemDir, 'settings.json'), JSON.stringify({ adminGroups: ['haven-admins'], disabledPlugins: [] }), { mode: 0o664 });
+    chownSync(path.join(systemDir, 'settings.json'), 0, gid);
     const result = await haven.run(['plugins', 'disable', 'network', '--json'], { user });
     expect(result.code, result.stderr).to.equal(0);
     expect(JSON.parse(result.stdout).state).to.equal('disabled');

@@ -6,6 +6,8 @@
  *   peerCredentials(fd) -> { pid, uid, gid }   getsockopt(SO_PEERCRED) on a connected socket
  *   groupsOf(name, gid)  -> number[]           getgrouplist(3): every group NSS knows (files,
  *                                              LDAP, sssd), the primary gid included
+ *   userOf(uid)          -> { name, gid, home } | null   getpwuid_r(3), through NSS
+ *   groupName(gid)       -> string | null       getgrgid_r(3), through NSS
  *
  * Both throw an Error whose message names the call and says why (the errno text where there is
  * one), with the numeric `errno` set.
@@ -13,6 +15,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,10 +135,86 @@ static napi_value groups_of(napi_env env, napi_callback_info info) {
   }
 }
 
+/* Runs a *_r lookup with a buffer grown on ERANGE; returns 1 found, 0 not found, -1 error (errno in *err). */
+#define LOOKUP_R(call, result_ptr, err)                                          \
+  do {                                                                           \
+    size_t size = 1024;                                                          \
+    for (;;) {                                                                   \
+      char *grown = realloc(buffer, size);                                       \
+      if (grown == NULL) { *(err) = ENOMEM; found = -1; break; }                \
+      buffer = grown;                                                            \
+      int rc = (call);                                                           \
+      if (rc == ERANGE && size < (1u << 20)) { size *= 2; continue; }            \
+      if (rc != 0) { *(err) = rc; found = -1; break; }                           \
+      found = *(result_ptr) != NULL;                                             \
+      break;                                                                     \
+    }                                                                            \
+  } while (0)
+
+static napi_value user_of(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  uint32_t uid;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || !get_whole(env, argv[0], 4294967294.0, &uid)) {
+    napi_throw_type_error(env, NULL, "userOf: expected a user id (0 to 4294967294)");
+    return NULL;
+  }
+  struct passwd entry, *result = NULL;
+  char *buffer = NULL;
+  int found = 0, err = 0;
+  LOOKUP_R(getpwuid_r((uid_t)uid, &entry, buffer, size, &result), &result, &err);
+  if (found < 0) {
+    free(buffer);
+    return throw_errno(env, "getpwuid_r", err);
+  }
+  napi_value value;
+  if (!found) {
+    free(buffer);
+    napi_get_null(env, &value);
+    return value;
+  }
+  napi_value text;
+  napi_create_object(env, &value);
+  napi_create_string_utf8(env, entry.pw_name, NAPI_AUTO_LENGTH, &text);
+  napi_set_named_property(env, value, "name", text);
+  set_uint(env, value, "gid", (uint32_t)entry.pw_gid);
+  napi_create_string_utf8(env, entry.pw_dir ? entry.pw_dir : "", NAPI_AUTO_LENGTH, &text);
+  napi_set_named_property(env, value, "home", text);
+  free(buffer);
+  return value;
+}
+
+static napi_value group_name(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  uint32_t gid;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || !get_whole(env, argv[0], 4294967294.0, &gid)) {
+    napi_throw_type_error(env, NULL, "groupName: expected a group id (0 to 4294967294)");
+    return NULL;
+  }
+  struct group entry, *result = NULL;
+  char *buffer = NULL;
+  int found = 0, err = 0;
+  LOOKUP_R(getgrgid_r((gid_t)gid, &entry, buffer, size, &result), &result, &err);
+  if (found < 0) {
+    free(buffer);
+    return throw_errno(env, "getgrgid_r", err);
+  }
+  napi_value value;
+  if (found) napi_create_string_utf8(env, entry.gr_name, NAPI_AUTO_LENGTH, &value);
+  else napi_get_null(env, &value);
+  free(buffer);
+  return value;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor functions[] = {
     {"peerCredentials", NULL, peer_credentials, NULL, NULL, NULL, napi_default, NULL},
     {"groupsOf", NULL, groups_of, NULL, NULL, NULL, napi_default, NULL},
+    {"userOf", NULL, user_of, NULL, NULL, NULL, napi_default, NULL},
+    {"groupName", NULL, group_name, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
   return exports;

@@ -27,9 +27,18 @@ export interface PeerCredentials {
   gid: number;
 }
 
+/** A user account as the system's user database (NSS) has it. */
+export interface UserAccount {
+  name: string;
+  gid: number;
+  home: string;
+}
+
 interface PeerIdentityAddon {
   peerCredentials(fd: number): PeerCredentials;
   groupsOf(userName: string, primaryGid: number): number[];
+  userOf(uid: number): UserAccount | null;
+  groupName(gid: number): string | null;
 }
 
 // Relative to this file, the same from core/src/auth and core/dist/auth.
@@ -102,4 +111,16 @@ export function groupsOf(userName: string, primaryGid: number): number[] {
     throw new TypeError(`groupsOf: not a group id: ${primaryGid}`);
   }
   return [...new Set(loadAddon().groupsOf(userName, primaryGid))];
+}
+
+/** The account of a uid through NSS (files, LDAP, sssd), or null when the system knows none. */
+export function userOf(uid: number): UserAccount | null {
+  if (!Number.isInteger(uid) || uid < 0 || uid >= 0xffffffff) throw new TypeError(`userOf: not a user id: ${uid}`);
+  return loadAddon().userOf(uid);
+}
+
+/** The name of a group through NSS, or null when the system knows none. */
+export function groupName(gid: number): string | null {
+  if (!Number.isInteger(gid) || gid < 0 || gid >= 0xffffffff) throw new TypeError(`groupName: not a group id: ${gid}`);
+  return loadAddon().groupName(gid);
 }

@@ -1,7 +1,7 @@
 /**
  * Computer-wide settings, kept in the system state folder and changed only by an
  * administrator: which plugins are disabled (only the disabled list is stored, with who and
- * when, so new plugins are enabled by default) and which group counts as administrators.
+ * when, so new plugins are enabled by default) and which groups count as administrators.
  */
 import { injectable, inject } from 'inversify';
 import { HavenPaths as HavenPathsId } from '../di/service-identifiers.js';
@@ -9,7 +9,7 @@ import type { HavenPaths } from './haven-paths.js';
 import { readJsonFile, writeJsonFileAtomic } from '../util/json-file.js';
 import { withLock } from '../util/file-lock.js';
 import { ensureStateDir } from '../util/state-dir.js';
-import { DEFAULT_ADMIN_GROUP } from '../auth/identity.js';
+import { DEFAULT_ADMIN_GROUPS } from '../auth/identity.js';
 import { HavenError } from '../errors.js';
 
 export interface DisabledPlugin {
@@ -19,7 +19,8 @@ export interface DisabledPlugin {
 }
 
 export interface SystemSettings {
-  adminGroup: string;
+  /** Members of any of these groups are administrators (root always is). */
+  adminGroups: string[];
   disabledPlugins: DisabledPlugin[];
 }
 
@@ -28,14 +29,21 @@ export interface SystemSettingsStore {
   update(change: (settings: SystemSettings) => void): Promise<SystemSettings>;
 }
 
+/** `adminGroups` as stored; an older settings file's single `adminGroup` still counts. */
+function adminGroupsOf(stored: { adminGroups?: unknown; adminGroup?: unknown } | undefined): string[] {
+  if (Array.isArray(stored?.adminGroups) && stored.adminGroups.every((g) => typeof g === 'string')) return stored.adminGroups;
+  if (typeof stored?.adminGroup === 'string') return [stored.adminGroup];
+  return [...DEFAULT_ADMIN_GROUPS];
+}
+
 @injectable()
 export class SystemSettingsStoreImpl implements SystemSettingsStore {
   constructor(@inject(HavenPathsId) private readonly paths: HavenPaths) {}
 
   async read(): Promise<SystemSettings> {
-    const stored = await readJsonFile<Partial<SystemSettings>>(this.paths.systemSettingsFile);
+    const stored = await readJsonFile<Partial<SystemSettings> & { adminGroup?: unknown }>(this.paths.systemSettingsFile);
     return {
-      adminGroup: typeof stored?.adminGroup === 'string' ? stored.adminGroup : DEFAULT_ADMIN_GROUP,
+      adminGroups: adminGroupsOf(stored),
       disabledPlugins: Array.isArray(stored?.disabledPlugins) ? stored.disabledPlugins : [],
     };
   }

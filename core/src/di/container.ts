@@ -24,6 +24,6 @@ export async function createHavenContainer(env: NodeJS.ProcessEnv = process.env,
   // Who is an administrator depends on the system settings (the admin group).
   const settings = await new SystemSettingsStoreImpl(paths).read();
   const container = new Container({ defaultScope: 'Singleton' });
-  container.load(configModule(paths), authModule(currentIdentity(settings.adminGroup)), hooksModule, pluginsModule, tasksModule, historyModule);
+  container.load(configModule(paths), authModule(currentIdentity(settings.adminGroups)), hooksModule, pluginsModule, tasksModule, historyModule);
   return container;
 }
