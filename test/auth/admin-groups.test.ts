@@ -14,17 +14,19 @@ describe('administrators', function () {
   this.timeout(60_000);
   let user: OsUser;
   const group = `haven-ops-${process.pid}`;
+  let groupMade = false;
 
   before(function () {
     if (!isRoot()) throw new Error('these tests create a real OS user and group and must run as root (CI does)');
     user = createTemporaryUser('haven-adm');
     execFileSync('groupadd', [group]);
+    groupMade = true;
     execFileSync('gpasswd', ['-a', user.name, group], { stdio: 'ignore' });
   });
 
   after(() => {
     if (user) removeUser(user);
-    execFileSync('groupdel', [group], { stdio: 'ignore' });
+    if (groupMade) execFileSync('groupdel', [group], { stdio: 'ignore' });
   });
 
   it("names a uid's user and every group of it as `id` does", () => {
