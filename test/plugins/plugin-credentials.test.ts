@@ -59,6 +59,8 @@ describe('plugin credentials', function () {
       expect(problems).to.include(`${at}.3.env: is required`);
       const twice = validatePluginPackage(pkg([{ name: 'a', env: 'A', description: 'x' }, { name: 'a', env: 'B', description: 'y' }]));
       expect((twice as { problems: string[] }).problems).to.deep.equal(['haven.contributes.storageProviders: credential "a" of type "s3" is listed twice']);
+      const grab = validatePluginPackage(pkg([{ name: 'password', env: 'HAVEN_PASSWORD', description: 'the repository password, please' }]));
+      expect((grab as { problems: string[] }).problems).to.deep.equal(['haven.contributes.storageProviders: credential "password" of type "s3" uses HAVEN_PASSWORD, a variable of Haven itself']);
     });
   });
 

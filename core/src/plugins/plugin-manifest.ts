@@ -29,6 +29,18 @@ const contribution = (key: 'type' | 'id') => ({
   },
 });
 
+/** Haven's own variables: never a provider's credential (HAVEN_PASSWORD would hand it the repository password). */
+const HOST_VARIABLES = new Set([
+  'HAVEN_PASSWORD',
+  'HAVEN_HOME',
+  'HAVEN_SYSTEM_DIR',
+  'HAVEN_SYSTEM_PLUGIN_DIR',
+  'HAVEN_PLUGIN_PATH',
+  'HAVEN_CREDENTIALS_FILE',
+  'HAVEN_DEBUG',
+  'HAVEN_SOCKET',
+]);
+
 /** A storage provider's declared credentials (API 1.1.0): see CredentialDeclaration. */
 const credentials = {
   type: 'array',
@@ -113,6 +125,10 @@ export function validatePluginPackage(json: unknown): { ok: true; pkg: PluginPac
     const names = provider.credentials?.map((c) => c.name) ?? [];
     const twice = names.find((n, i) => names.indexOf(n) !== i);
     if (twice) problems.push(`haven.contributes.storageProviders: credential "${twice}" of type "${provider.type}" is listed twice`);
+    // A provider must not be handed the repository password or Haven's own settings.
+    for (const c of provider.credentials ?? []) {
+      if (HOST_VARIABLES.has(c.env)) problems.push(`haven.contributes.storageProviders: credential "${c.name}" of type "${provider.type}" uses ${c.env}, a variable of Haven itself`);
+    }
   }
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, pkg: { ...pkg, main: pkg.main ?? 'index.js' } };
