@@ -138,6 +138,27 @@ describe('opening a destination', () => {
     expect(readFileSync(log, 'utf8')).to.equal('create=false\ncreate=false\n');
   });
 
+  it('refuses to start a new repository where this task made versions (a drive unplugged, a folder moved), until asked to', async () => {
+    const haven = havenSandbox();
+    const source = path.join(haven.root, 'docs');
+    mkdirSync(source);
+    writeFileSync(path.join(source, 'a.txt'), 'alpha\n');
+    const repo = path.join(haven.root, 'usb-drive', 'haven');
+    await haven.json(['task', 'create', 'docs', '--source', source, '--dest', `local:${repo}`, '--no-encryption']);
+    const first = await haven.json<{ snapshot: string }>(['run', 'docs', '--json']);
+    rmSync(path.join(haven.root, 'usb-drive'), { recursive: true }); // unplugged: the mount point's folder is gone
+    const refused = await haven.run(['run', 'docs']);
+    expect(refused.code, refused.stderr).to.equal(4);
+    expect(refused.stdout).to.contain(`skipped — local:${repo} holds no repository, but task "docs" made version ${first.snapshot.slice(0, 12)} there on `);
+    expect(refused.stdout).to.contain('Nothing was written. To start a new repository there, run the task with --new-repository');
+    expect(existsSync(path.join(haven.root, 'usb-drive')), 'nothing created in its place').to.equal(false);
+    const fresh = await haven.run(['run', 'docs', '--new-repository']);
+    expect(fresh.code, fresh.stderr).to.equal(0);
+    // Moved on purpose: after the task is edited to a new destination, its first run there creates one.
+    await haven.json(['task', 'edit', 'docs', '--dest', `local:${path.join(haven.root, 'elsewhere')}`]);
+    expect((await haven.run(['run', 'docs'])).code).to.equal(0);
+  });
+
   it("shows the provider's own reason when a destination cannot be opened, in every reading command (exit 1)", async () => {
     const haven = havenSandbox();
     const source = path.join(haven.root, 'docs');

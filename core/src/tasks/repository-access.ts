@@ -29,6 +29,12 @@ export interface OpenOptions {
   create: boolean;
   /** The caller's environment: `HAVEN_PASSWORD` and the provider's credential variables. */
   env: CallerEnvironment;
+  /**
+   * With `create`: why a repository should already be there (e.g. this task made a version
+   * there). Finding none is then refused — the drive may be unplugged at its mount point, or
+   * the folder moved — instead of starting a new, empty repository in its place.
+   */
+  expectRepository?: string;
   /** Aborts every store call (Ctrl-C, the service stopping). */
   signal?: AbortSignal;
 }
@@ -98,8 +104,19 @@ export class RepositoryServiceImpl implements RepositoryService {
     if (!options.create) return { store: wrap(await openProviderStore(provider, location, { create: false, credentials })) };
     const existing = await openProviderStore(provider, location, { create: false, credentials }).then(wrap, () => null);
     if (existing) {
-      if (await repositoryExists(existing).catch(() => false)) return { store: existing, exists: true };
+      // A store that cannot be read fails here: it is never taken for an empty one.
+      const found = await repositoryExists(existing).catch(async (err: unknown) => {
+        await existing.close().catch(() => undefined);
+        throw err;
+      });
+      if (found) return { store: existing, exists: true };
       await existing.close().catch(() => undefined);
+    }
+    if (options.expectRepository) {
+      throw new SkippedError(
+        `${provider.type}:${location} holds no repository, but ${options.expectRepository}: is its drive unplugged, or was the folder moved or deleted? ` +
+          'Nothing was written. To start a new repository there, run the task with --new-repository',
+      );
     }
     return { store: wrap(await openProviderStore(provider, location, { create: true, credentials })), exists: false };
   }

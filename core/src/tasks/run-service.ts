@@ -37,6 +37,17 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Runs even when the destination reports less free space than the run is expected to need. */
   ignoreFreeSpace?: boolean;
+  /** Starts a new repository even though this task made versions at its destination before. */
+  newRepository?: boolean;
+}
+
+/**
+ * Why the task's destination should hold a repository: a run since the task was last changed
+ * made a version there. (A run before an edit may have gone to another destination.)
+ */
+function versionMadeThere(task: Task, latestRuns: readonly RunRecord[]): string | undefined {
+  const made = latestRuns.find((r) => (r.status === 'success' || r.status === 'partial') && r.snapshot && r.startedAt >= task.updatedAt);
+  return made ? `task "${task.name}" made version ${made.snapshot!.slice(0, 12)} there on ${made.startedAt.slice(0, 19).replace('T', ' ')}` : undefined;
 }
 
 export interface RunOutcome {
@@ -118,7 +129,8 @@ export class RunServiceImpl implements RunService {
       const veto = await this.hooks.schedule.shouldStartRun.promise(request);
       if (veto) throw new SkippedError(`run vetoed by ${veto.by}: ${veto.reason}`);
     }
-    const repository = await this.repositories.open(task, { create: true, env: caller.env, signal: options.signal });
+    const expectRepository = options.newRepository ? undefined : versionMadeThere(task, latestRuns);
+    const repository = await this.repositories.open(task, { create: true, env: caller.env, signal: options.signal, expectRepository });
     try {
       if (!options.ignoreFreeSpace) await requireSpace(repository.store, task, latestRuns);
       const result = await backup(repository, {

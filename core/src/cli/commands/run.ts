@@ -36,6 +36,7 @@ export function exitCodeOf(outcome: RunOutcome): number {
 
 interface RunCommandOptions extends CommonOptions {
   ignoreFreeSpace?: boolean;
+  newRepository?: boolean;
 }
 
 async function runAndReport(task: Task, o: RunCommandOptions): Promise<number> {
@@ -45,7 +46,7 @@ async function runAndReport(task: Task, o: RunCommandOptions): Promise<number> {
   // recorded as failed (exit 130), the repository stays valid, and the next run reuses what
   // was already uploaded.
   const outcome = await interruptible((signal) =>
-    s.runs.run(s.caller, task, { trigger: 'manual', onProgress: (p) => progress.update(p), signal, ignoreFreeSpace: o.ignoreFreeSpace }),
+    s.runs.run(s.caller, task, { trigger: 'manual', onProgress: (p) => progress.update(p), signal, ignoreFreeSpace: o.ignoreFreeSpace, newRepository: o.newRepository }),
   ).finally(() => progress.stop());
   if (o.json) printJson(outcome.record);
   else printLines(renderRun(outcome.record));
@@ -64,6 +65,7 @@ export function registerRunCommands(program: Command, action: CommandAction): vo
     .option('--json', 'print the run record as JSON')
     .option('--progress', 'show progress even when stderr is not a terminal')
     .option('--ignore-free-space', 'run even when the destination reports less free space than the run is expected to need')
+    .option('--new-repository', 'start a new repository even though this task made versions at its destination before (its repository is gone)')
     .action(action(async (name: string, o: RunCommandOptions) => {
       const s = await services();
       return runAndReport(await s.tasks.find(s.caller, name), o);
