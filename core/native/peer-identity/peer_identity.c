@@ -52,6 +52,19 @@ static int get_whole(napi_env env, napi_value value, double max, uint32_t *out) 
   return 1;
 }
 
+/* Reads the one whole-number argument of a call, or throws a TypeError saying `usage`;
+ * returns 0 when it threw. */
+static int one_whole_argument(napi_env env, napi_callback_info info, double max, const char *usage, uint32_t *out) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 1 || !get_whole(env, argv[0], max, out)) {
+    napi_throw_type_error(env, NULL, usage);
+    return 0;
+  }
+  return 1;
+}
+
 static napi_value set_uint(napi_env env, napi_value object, const char *name, uint32_t value) {
   napi_value number;
   napi_create_uint32(env, value, &number);
@@ -60,14 +73,8 @@ static napi_value set_uint(napi_env env, napi_value object, const char *name, ui
 }
 
 static napi_value peer_credentials(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   uint32_t fd;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !get_whole(env, argv[0], 2147483647.0, &fd)) {
-    napi_throw_type_error(env, NULL, "peerCredentials: expected a file descriptor (a number >= 0)");
-    return NULL;
-  }
+  if (!one_whole_argument(env, info, 2147483647.0, "peerCredentials: expected a file descriptor (a number >= 0)", &fd)) return NULL;
 #ifdef SO_PEERCRED
   struct ucred cred;
   socklen_t length = sizeof cred;
@@ -152,14 +159,8 @@ static napi_value groups_of(napi_env env, napi_callback_info info) {
   } while (0)
 
 static napi_value user_of(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   uint32_t uid;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !get_whole(env, argv[0], 4294967294.0, &uid)) {
-    napi_throw_type_error(env, NULL, "userOf: expected a user id (0 to 4294967294)");
-    return NULL;
-  }
+  if (!one_whole_argument(env, info, 4294967294.0, "userOf: expected a user id (0 to 4294967294)", &uid)) return NULL;
   struct passwd entry, *result = NULL;
   char *buffer = NULL;
   int found = 0, err = 0;
@@ -186,14 +187,8 @@ static napi_value user_of(napi_env env, napi_callback_info info) {
 }
 
 static napi_value group_name(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   uint32_t gid;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 1 || !get_whole(env, argv[0], 4294967294.0, &gid)) {
-    napi_throw_type_error(env, NULL, "groupName: expected a group id (0 to 4294967294)");
-    return NULL;
-  }
+  if (!one_whole_argument(env, info, 4294967294.0, "groupName: expected a group id (0 to 4294967294)", &gid)) return NULL;
   struct group entry, *result = NULL;
   char *buffer = NULL;
   int found = 0, err = 0;
