@@ -11,6 +11,7 @@ import {
   openRepository as openExisting,
   repairConfig as rebuildConfig,
   repositoryExists as configExists,
+  findRepositoryData,
   type ConfigRepair,
   type CreateOptions,
 } from '../repository/repository-lifecycle.js';
@@ -51,6 +52,11 @@ export async function openOrInitRepository(store: RepositoryStore, opts: { passw
 
 export async function repositoryExists(store: RepositoryStore): Promise<boolean> {
   return configExists(store);
+}
+
+/** Whether a destination holds anything of a repository (snapshots, index, packs, config copy), config or not. */
+export async function holdsRepositoryData(store: RepositoryStore): Promise<boolean> {
+  return (await configExists(store)) || (await findRepositoryData(store)) !== null;
 }
 
 /** `haven repair config`: writes a lost config again from its copy or a key file. */

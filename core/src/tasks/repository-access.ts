@@ -11,7 +11,7 @@ import type { CallerEnvironment } from '../auth/caller.js';
 import { PluginHost as PluginHostId, ProviderCredentials as ProviderCredentialsId } from '../di/service-identifiers.js';
 import type { ProviderCredentials } from '../credentials/provider-credentials.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
-import { openOrInitRepository, openRepository, repositoryExists, type Repository } from '../engine/index.js';
+import { holdsRepositoryData, openOrInitRepository, openRepository, repositoryExists, type Repository } from '../engine/index.js';
 import { RepositoryNotFoundError, SkippedError, UsageError } from '../errors.js';
 import { parseDestination, type Task } from './task.js';
 import { PASSWORD_FILE_RULES } from './password-file.js';
@@ -102,14 +102,23 @@ export class RepositoryServiceImpl implements RepositoryService {
   ): Promise<{ store: RetryingBlobStore; exists?: boolean }> {
     const wrap = (store: BlobStore) => new RetryingBlobStore(store, options.signal);
     if (!options.create) return { store: wrap(await openProviderStore(provider, location, { create: false, credentials })) };
-    const existing = await openProviderStore(provider, location, { create: false, credentials }).then(wrap, () => null);
+    const existing = await openProviderStore(provider, location, { create: false, credentials }).then(wrap, (err: unknown) => {
+      // Where a repository is expected, only "the location is not there" is an answer; a
+      // refusal (credentials, rights) or an outage is reported as it is.
+      if (options.expectRepository && (err as { code?: unknown })?.code !== 'ENOENT') throw err;
+      return null;
+    });
     if (existing) {
       // A store that cannot be read fails here: it is never taken for an empty one.
-      const found = await repositoryExists(existing).catch(async (err: unknown) => {
+      const keep = await (async () => {
+        if (await repositoryExists(existing)) return true;
+        // Data without a config is a damaged repository: opening it says so, nothing is created over it.
+        return options.expectRepository !== undefined && (await holdsRepositoryData(existing));
+      })().catch(async (err: unknown) => {
         await existing.close().catch(() => undefined);
         throw err;
       });
-      if (found) return { store: existing, exists: true };
+      if (keep) return { store: existing, exists: true };
       await existing.close().catch(() => undefined);
     }
     if (options.expectRepository) {

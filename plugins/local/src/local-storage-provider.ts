@@ -3,7 +3,7 @@
  */
 import { constants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { Availability, BlobStore, OpenOptions, StorageProvider } from '@haven/plugin-api';
+import { StoreNotFoundError, type Availability, type BlobStore, type OpenOptions, type StorageProvider } from '@haven/plugin-api';
 import { LocalBlobStore } from './local-blob-store.js';
 
 async function nearestExisting(dir: string): Promise<string> {
@@ -55,7 +55,8 @@ export class LocalStorageProvider implements StorageProvider {
   async open(location: string, options: OpenOptions): Promise<BlobStore> {
     if (options.create) await fs.mkdir(location, { recursive: true, mode: 0o700 });
     else if (!(await fs.stat(location).catch(() => undefined))?.isDirectory()) {
-      throw new Error(`the folder ${location} does not exist`);
+      // ENOENT: the location is not there (no repository yet, or its drive is unplugged).
+      throw new StoreNotFoundError(`the folder ${location} does not exist`);
     }
     return new LocalBlobStore(location);
   }

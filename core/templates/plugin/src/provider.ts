@@ -4,7 +4,7 @@
  */
 import { mkdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Availability, BlobStore, OpenOptions, StorageProvider } from '@haven/plugin-api';
+import { StoreNotFoundError, type Availability, type BlobStore, type OpenOptions, type StorageProvider } from '@haven/plugin-api';
 import { FolderStore } from './folder-store.js';
 
 export const provider: StorageProvider = {
@@ -30,6 +30,9 @@ export const provider: StorageProvider = {
     // `create` is set on a task's first backup; two first backups may both set it, so creating
     // must be idempotent (mkdir -p is).
     if (options.create) await mkdir(location, { recursive: true });
+    // Without `create`, a location that is not there is said so with ENOENT (Haven then knows
+    // there is no repository yet, or that a drive is unplugged) — never made empty.
+    else if (!(await stat(location).catch(() => undefined))?.isDirectory()) throw new StoreNotFoundError(`the folder ${location} does not exist`);
     return new FolderStore(location);
   },
 };

@@ -15,5 +15,10 @@ after(() => rmSync(path.dirname(location), { recursive: true, force: true }));
 describeBlobStore('{{type}} store', () => provider.open(provider.validateLocation(location), { create: true }), {
   // TODO: your store as it is when the medium cannot be reached (the server stopped, a wrong
   // host); as generated, a folder that is not there, as when its drive is unplugged.
-  openUnreachable: async () => provider.open(provider.validateLocation(path.join(path.dirname(location), 'unplugged')), { create: false }),
+  openUnreachable: async () => {
+    const gone = provider.validateLocation(path.join(path.dirname(location), 'unplugged'));
+    const store = await provider.open(gone, { create: true });
+    rmSync(gone, { recursive: true, force: true });
+    return store;
+  },
 });
