@@ -27,15 +27,50 @@ function lookup(name: string): OsUser | undefined {
   }
 }
 
-/** Returns the named user, creating it (as root) with a home folder if it does not exist. */
+/** Users and groups this test process created, removed when it ends (even after a failure). */
+const createdUsers: string[] = [];
+const createdGroups: string[] = [];
+process.on('exit', () => {
+  for (const name of createdUsers.splice(0)) {
+    try {
+      execFileSync('userdel', ['--remove', name], { stdio: 'ignore' });
+    } catch {
+      // Best effort at exit; a user left behind is reused by ensureUser next time.
+    }
+  }
+  for (const name of createdGroups.splice(0)) {
+    try {
+      execFileSync('groupdel', [name], { stdio: 'ignore' });
+    } catch {
+      // as above
+    }
+  }
+});
+
+/**
+ * Returns the named user, creating it (as root) with a home folder if it does not exist; a
+ * user created here is removed when the test process ends.
+ */
 export function ensureUser(name: string): OsUser {
   const existing = lookup(name);
   if (existing) return existing;
   if (!isRoot()) throw new Error(`test user ${name} does not exist and only root can create it`);
   execFileSync('useradd', ['--create-home', '--shell', '/usr/sbin/nologin', name]);
+  createdUsers.push(name);
   const created = lookup(name);
   if (!created) throw new Error(`useradd ${name} did not create the user`);
   return created;
+}
+
+/** Creates the named group unless it exists; a group created here is removed when the test process ends. */
+export function ensureGroup(name: string): number {
+  try {
+    return Number(execFileSync('getent', ['group', name], { encoding: 'utf8' }).split(':')[2]);
+  } catch {
+    execFileSync('groupadd', [name]);
+    createdGroups.push(name);
+    return Number(execFileSync('getent', ['group', name], { encoding: 'utf8' }).split(':')[2]);
+  }
 }
 
 /** Makes sure an unprivileged user can reach `dir` (x on every parent folder) and read it. */

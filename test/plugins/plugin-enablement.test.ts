@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { havenSandbox } from '../helpers/haven-cli.js';
-import { ensureUser, isRoot, sandboxFor } from '../helpers/os-user.js';
+import { ensureGroup, ensureUser, isRoot, sandboxFor } from '../helpers/os-user.js';
 
 describe('plugin enablement', () => {
   before(function () {
@@ -33,16 +33,11 @@ describe('plugin enablement', () => {
 
   it('lets a member of the admin group disable a plugin', async () => {
     const user = ensureUser('haven-groupadmin');
-    try {
-      execFileSync('getent', ['group', 'haven-admins']);
-    } catch {
-      execFileSync('groupadd', ['haven-admins']);
-    }
+    const gid = ensureGroup('haven-admins');
     execFileSync('usermod', ['-aG', 'haven-admins', user.name]);
     const haven = sandboxFor(user);
     const systemDir = path.join(haven.root, 'system');
     // The system folder is writable by the admin group, as an installation would set it up.
-    const gid = Number(execFileSync('getent', ['group', 'haven-admins'], { encoding: 'utf8' }).split(':')[2]);
     chownSync(systemDir, 0, gid);
     chmodSync(systemDir, 0o775);
     // This computer names its administrators' group in the settings (the default is sudo, wheel, admin).
