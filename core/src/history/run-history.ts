@@ -97,7 +97,9 @@ export class RunHistoryImpl implements RunHistory {
       ...current,
       status: 'interrupted',
       reason: `the process ${current.pid} stopped before the run finished (killed or crashed)` + (current.snapshot ? `; its version ${current.snapshot} had been stored` : ''),
-      finishedAt: mtime.toISOString(),
+      // The record's last write: the file system's clock is coarse (a few ms behind Date.now()),
+      // so it may read just before the start it records; a run never ends before it starts.
+      finishedAt: new Date(Math.max(mtime.getTime(), Date.parse(current.startedAt) || 0)).toISOString(),
     };
     try {
       await writeJsonFileAtomic(file, interrupted);
