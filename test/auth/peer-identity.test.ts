@@ -10,7 +10,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { groupsOf, peerOf, type PeerCredentials } from '#core/auth/peer-identity.js';
-import { tempDir } from '../helpers/haven-cli.js';
+import { nodeAs, tempDir } from '../helpers/haven-cli.js';
 import { createTemporaryUser, isRoot, makeTraversable, removeUser, type OsUser } from '../helpers/os-user.js';
 
 // Connects, sends its request line (argv[3]), prints the server's answer. Plain CommonJS: it
@@ -69,9 +69,7 @@ class PeerServer {
  * this process's root; returns its pid and output.
  */
 function runClient(dir: string, socketPath: string, request: object, user?: OsUser, gid = user?.gid): Promise<{ pid: number; stdout: string }> {
-  const node = user
-    ? ['setpriv', `--reuid=${user.uid}`, `--regid=${gid}`, '--init-groups', process.execPath]
-    : [process.execPath];
+  const node = nodeAs(user, gid);
   return new Promise((resolve, reject) => {
     const child = spawn(node[0], [...node.slice(1), path.join(dir, 'client.cjs'), socketPath, JSON.stringify(request)], {
       cwd: dir,

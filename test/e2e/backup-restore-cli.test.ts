@@ -5,11 +5,12 @@
  */
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync, lstatSync, readlinkSync, existsSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, readdirSync, writeFileSync, lstatSync, readlinkSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { FIXTURE_PLUGINS, REPO_ROOT, havenSandbox, type HavenSandbox } from '../helpers/haven-cli.js';
 import { ensureUser, isRoot, makeTraversable } from '../helpers/os-user.js';
 import type { RunRecord } from '@haven/plugin-api';
+import { makeTree } from '../helpers/plugin-round-trip.js';
 
 
 /** path -> sha256 (files), "-> target" (links), "dir" (folders), relative to root. */
@@ -32,17 +33,7 @@ function digest(root: string): Record<string, string> {
 }
 
 function makeSource(haven: HavenSandbox): string {
-  const source = path.join(haven.root, 'Documents');
-  mkdirSync(path.join(source, 'letters', 'old'), { recursive: true });
-  writeFileSync(path.join(source, 'letters', 'to-anna.txt'), 'Dear Anna,\n'.repeat(500));
-  writeFileSync(path.join(source, 'letters', 'old', 'résumé – 日本.txt'), 'non-ASCII name\n');
-  writeFileSync(path.join(source, 'empty'), '');
-  const big = Buffer.alloc(3 * 1024 * 1024);
-  for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
-  writeFileSync(path.join(source, 'photo.raw'), big);
-  chmodSync(path.join(source, 'photo.raw'), 0o640);
-  symlinkSync('letters/to-anna.txt', path.join(source, 'link-to-anna'));
-  return source;
+  return makeTree(path.join(haven.root, 'Documents'));
 }
 
 describe('backup and restore through the CLI', () => {

@@ -18,6 +18,15 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * The command that starts Node as `user` (or as this process's user): setpriv with
+ * --init-groups, so the user's groups (e.g. the admin group) apply, as they would at a login;
+ * spawn's own uid option drops them. `gid` may pick another of the user's groups.
+ */
+export function nodeAs(user?: { uid: number; gid: number }, gid = user?.gid): string[] {
+  return user ? ['setpriv', `--reuid=${user.uid}`, `--regid=${gid}`, '--init-groups', process.execPath] : [process.execPath];
+}
+
 export interface HavenSandbox {
   root: string;
   env: NodeJS.ProcessEnv;
@@ -54,11 +63,7 @@ export function havenSandbox(extraEnv: NodeJS.ProcessEnv = {}): HavenSandbox {
   };
   const run: HavenSandbox['run'] = (args, options = {}) =>
     new Promise((resolve, reject) => {
-      // As another user: setpriv with --init-groups, so the user's groups (e.g. the admin
-      // group) apply, as they would at a login; spawn's own uid option drops them.
-      const node = options.user
-        ? ['setpriv', `--reuid=${options.user.uid}`, `--regid=${options.user.gid}`, '--init-groups', process.execPath]
-        : [process.execPath];
+      const node = nodeAs(options.user);
       // A umask is set by a shell that then execs the command, so the pid stays the command's.
       const command = options.umask === undefined ? node : ['sh', '-c', `umask ${options.umask.toString(8).padStart(3, '0')}; exec "$0" "$@"`, ...node];
       const child = spawn(command[0], [...command.slice(1), HAVEN_BIN, ...args], {

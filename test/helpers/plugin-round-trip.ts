@@ -3,21 +3,22 @@
  * destination type backs a small tree up, and a restore brings it back byte-identical.
  */
 import { expect } from 'chai';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { RunRecord } from '@haven/plugin-api';
 import type { HavenSandbox } from './haven-cli.js';
 import { compareTrees } from '../engine/engine-helpers.js';
 
-/** A tree with what a backup must keep: nested folders, an empty file, a multi-chunk file, a link. */
+/** A tree with what a backup must keep: nested folders, a non-ASCII name, an empty file, a multi-chunk file with its own mode, a link. */
 export function makeTree(root: string): string {
   mkdirSync(path.join(root, 'letters', 'old'), { recursive: true });
   writeFileSync(path.join(root, 'letters', 'to-anna.txt'), 'Dear Anna,\n'.repeat(500));
-  writeFileSync(path.join(root, 'letters', 'old', 'résumé.txt'), 'non-ASCII name\n');
+  writeFileSync(path.join(root, 'letters', 'old', 'résumé – 日本.txt'), 'non-ASCII name\n');
   writeFileSync(path.join(root, 'empty'), '');
   const big = Buffer.alloc(3 * 1024 * 1024);
   for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
   writeFileSync(path.join(root, 'photo.raw'), big);
+  chmodSync(path.join(root, 'photo.raw'), 0o640);
   symlinkSync('letters/to-anna.txt', path.join(root, 'link-to-anna'));
   return root;
 }
