@@ -6,7 +6,8 @@
  * retried without listing anything twice; streams reach stores that cannot take them as buffers.
  */
 import { expect } from 'chai';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { LocalBlobStore } from '#plugin-local/local-blob-store.js';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { BlobInfo, ByteRange, StoreCallOptions, StoreCapabilities } from '@haven/plugin-api';
@@ -148,5 +149,20 @@ describe('store capabilities', function () {
     const parts: Buffer[] = [];
     for await (const part of await store.readStream('big', { offset: 10, length: 1000 })) parts.push(Buffer.from(part));
     expect(Buffer.concat(parts).equals(data.subarray(10, 1010))).to.equal(true);
+  });
+
+  it('never gives a stream of the wrong size the blob\'s name in the local store: the old blob stays whole', async () => {
+    const dir = tmp('stream-size');
+    const store = new LocalBlobStore(dir);
+    const old = randomBytes(1000);
+    await store.put('blob', old);
+    const short = async function* (): AsyncGenerator<Buffer> {
+      yield randomBytes(500);
+    };
+    let err: unknown;
+    await store.putStream('blob', short(), 1000).catch((e) => (err = e));
+    expect((err as Error).message).to.equal('blob "blob": the stream gave 500 bytes, not the 1000 announced');
+    expect((await store.get('blob')).equals(old)).to.equal(true);
+    expect(readdirSync(dir)).to.deep.equal(['blob']); // no temporary left either
   });
 });

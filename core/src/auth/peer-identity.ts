@@ -10,7 +10,8 @@
  * becoming that uid first, which takes root (CAP_SETUID), and root is trusted anyway.
  *
  * The work is done by our own Node-API addon (core/native/peer-identity, compiled from source
- * at install), since Node exposes neither SO_PEERCRED nor getgrouplist.
+ * at install), since Node exposes neither SO_PEERCRED nor getgrouplist; the same addon names
+ * users and groups through NSS (userOf, groupName).
  */
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
@@ -47,8 +48,9 @@ const ADDON_PATH = '../../native/peer-identity/build/Release/peer_identity.node'
 let addon: PeerIdentityAddon | undefined;
 
 /**
- * Loaded on first use, not at import: personal mode never needs it, so importing this module
- * there costs nothing and cannot fail.
+ * Loaded on first use rather than at import, so a missing build fails at the call that needed
+ * it, naming the file and the fix (every command names its user's groups through it, in
+ * identity.ts; only system mode asks for a socket's peer).
  */
 function loadAddon(): PeerIdentityAddon {
   if (addon) return addon;

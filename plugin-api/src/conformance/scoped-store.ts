@@ -53,10 +53,13 @@ export class ScopedBlobStore implements CaseStore {
     if (!isAsyncIterable(answer) && typeof (answer as { then?: unknown })?.then !== 'function') {
       fail(`list("${this.prefix + prefix}") returned ${typeof answer}, expected a promise of an array or an async iterable`);
     }
-    const found: BlobInfo[] = [];
+    let found: BlobInfo[] = [];
     if (isAsyncIterable<BlobInfo>(answer)) await forEachListed(answer, (info) => found.push(info));
-    else found.push(...((await answer) ?? fail(`list("${this.prefix + prefix}") resolved to nothing, expected an array`)));
-    if (!Array.isArray(found)) fail(`list("${this.prefix + prefix}") resolved to ${typeof found}, expected an array`);
+    else {
+      const resolved: unknown = await answer;
+      if (!Array.isArray(resolved)) fail(`list("${this.prefix + prefix}") resolved to ${resolved === null ? 'null' : typeof resolved}, expected an array`);
+      found = resolved;
+    }
     return found.map((info) => this.unscoped(info, `list("${this.prefix + prefix}")`));
   }
 

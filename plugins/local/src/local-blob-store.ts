@@ -86,8 +86,12 @@ export class LocalBlobStore implements BlobStore {
     return path.join(this.root, ...segments);
   }
 
-  /** Writes `data` (bytes, or a stream of chunks) to a fresh, fsynced temporary next to `target`; returns its path. */
-  private async writeTemporary(target: string, data: Uint8Array | AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<string> {
+  /**
+   * Writes `data` (bytes, or a stream of chunks that must add up to `stream.size`) to a fresh,
+   * fsynced temporary next to `target`; returns its path. A stream of the wrong size never
+   * gets the blob's name.
+   */
+  private async writeTemporary(target: string, data: Uint8Array | AsyncIterable<Uint8Array>, stream?: { size: number; signal?: AbortSignal }): Promise<string> {
     await this.requireRoot();
     const folder = path.dirname(target);
     const created = await fs.mkdir(folder, { recursive: true, mode: 0o700 });
@@ -101,9 +105,14 @@ export class LocalBlobStore implements BlobStore {
     const handle = await fs.open(temp, 'wx', 0o600);
     try {
       if (data instanceof Uint8Array) await handle.writeFile(data);
-      else for await (const chunk of data) {
-        signal?.throwIfAborted();
-        await handle.write(chunk);
+      else {
+        let written = 0;
+        for await (const chunk of data) {
+          stream?.signal?.throwIfAborted();
+          await handle.write(chunk);
+          written += chunk.length;
+        }
+        if (stream && written !== stream.size) throw new Error(`blob "${path.basename(target)}": the stream gave ${written} bytes, not the ${stream.size} announced`);
       }
       await handle.sync();
     } catch (err) {
@@ -120,18 +129,13 @@ export class LocalBlobStore implements BlobStore {
   }
 
   /** A large blob written chunk by chunk: never one buffer of its whole size. */
-  async putStream(name: string, data: AsyncIterable<Uint8Array>, size: number, options?: StoreCallOptions): Promise<void> {
-    await this.putFrom(name, data, options?.signal);
-    const written = (await fs.stat(this.pathOf(name))).size;
-    if (written !== size) {
-      await fs.rm(this.pathOf(name), { force: true });
-      throw new Error(`blob "${name}": the stream gave ${written} bytes, not the ${size} announced`);
-    }
+  putStream(name: string, data: AsyncIterable<Uint8Array>, size: number, options?: StoreCallOptions): Promise<void> {
+    return this.putFrom(name, data, { size, signal: options?.signal });
   }
 
-  private async putFrom(name: string, data: Uint8Array | AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<void> {
+  private async putFrom(name: string, data: Uint8Array | AsyncIterable<Uint8Array>, stream?: { size: number; signal?: AbortSignal }): Promise<void> {
     const target = this.pathOf(name);
-    const temp = await this.writeTemporary(target, data, signal);
+    const temp = await this.writeTemporary(target, data, stream);
     try {
       await fs.rename(temp, target);
     } catch (err) {
