@@ -55,8 +55,14 @@ export function ensureUser(name: string): OsUser {
   const existing = lookup(name);
   if (existing) return existing;
   if (!isRoot()) throw new Error(`test user ${name} does not exist and only root can create it`);
-  execFileSync('useradd', ['--create-home', '--shell', '/usr/sbin/nologin', name]);
+  const created = addUser(name);
   createdUsers.push(name);
+  return created;
+}
+
+/** useradd: a user with a home folder and no login shell. */
+function addUser(name: string): OsUser {
+  execFileSync('useradd', ['--create-home', '--shell', '/usr/sbin/nologin', name]);
   const created = lookup(name);
   if (!created) throw new Error(`useradd ${name} did not create the user`);
   return created;
@@ -93,11 +99,7 @@ export function makeTraversable(dir: string): void {
  */
 export function createTemporaryUser(prefix: string): OsUser {
   if (!isRoot()) throw new Error(`only root can create the test user ${prefix}-*`);
-  const name = `${prefix}-${process.pid}`;
-  execFileSync('useradd', ['--create-home', '--shell', '/usr/sbin/nologin', name]);
-  const created = lookup(name);
-  if (!created) throw new Error(`useradd ${name} did not create the user`);
-  return created;
+  return addUser(`${prefix}-${process.pid}`);
 }
 
 /** Removes a user made by createTemporaryUser, with its home folder. */
