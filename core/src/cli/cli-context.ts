@@ -1,61 +1,46 @@
 /**
- * What a command needs: the services, resolved from the container built on first use.
+ * What a command needs: the client it calls Haven through (in-process, or the system service's
+ * socket when there is one), and — for what stays in the command's own process (writing and
+ * checking plugins) — the services of a container built on first use.
  */
+import { existsSync, statSync } from 'node:fs';
 import type { Container } from 'inversify';
 import { createHavenContainer, type HavenContainerOptions } from '../di/container.js';
+import { resolveServices, type Services } from '../di/services.js';
 import * as ids from '../di/service-identifiers.js';
-import type { TaskService } from '../tasks/task-service.js';
-import type { RunService } from '../tasks/run-service.js';
-import type { RepositoryService } from '../tasks/repository-access.js';
-import type { RepositoryOperations } from '../tasks/repository-operations.js';
-import type { RunHistory } from '../history/run-history.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
-import type { PluginAdministration } from '../plugins/plugin-administration.js';
-import type { ProviderCredentials } from '../credentials/provider-credentials.js';
-import type { Authorizer } from '../auth/authorizer.js';
-import type { Identity } from '../auth/identity.js';
-import { callerOf, type Caller } from '../auth/caller.js';
-import type { SystemSettingsStore } from '../config/system-settings.js';
-import type { HavenPaths } from '../config/haven-paths.js';
+import type { HavenClient } from '../client/haven-api.js';
+import { InProcessClient } from '../client/in-process-client.js';
+import { SocketClient } from '../client/socket-client.js';
+import { serviceSocketPath } from '../service/socket-path.js';
 
-export interface Services {
-  tasks: TaskService;
-  runs: RunService;
-  repositories: RepositoryService;
-  operations: RepositoryOperations;
-  history: RunHistory;
-  plugins: PluginHost;
-  pluginAdmin: PluginAdministration;
-  credentials: ProviderCredentials;
-  authorizer: Authorizer;
-  identity: Identity;
-  /** The user of this process with its environment: whom every service call is for (personal mode). */
-  caller: Caller;
-  settings: SystemSettingsStore;
-  paths: HavenPaths;
-}
+export type { Services } from '../di/services.js';
 
 let container: Promise<Container> | undefined;
 
 /** `options` count on the first call only: a command makes its container once. */
 export async function services(options: HavenContainerOptions = {}): Promise<Services> {
   container ??= createHavenContainer(process.env, options);
-  const c = await container;
-  return {
-    tasks: c.get(ids.TaskService),
-    runs: c.get(ids.RunService),
-    repositories: c.get(ids.RepositoryService),
-    operations: c.get(ids.RepositoryOperations),
-    history: c.get(ids.RunHistory),
-    plugins: c.get(ids.PluginHost),
-    pluginAdmin: c.get(ids.PluginAdministration),
-    credentials: c.get(ids.ProviderCredentials),
-    authorizer: c.get(ids.Authorizer),
-    identity: c.get(ids.Identity),
-    caller: callerOf(c.get<Identity>(ids.Identity), process.env),
-    settings: c.get(ids.SystemSettingsStore),
-    paths: c.get(ids.HavenPaths),
-  };
+  return resolveServices(await container, process.env);
+}
+
+function isSocket(file: string): boolean {
+  try {
+    return existsSync(file) && statSync(file).isSocket();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * System mode when the service's socket exists (cli.md, "State and modes"): every command goes
+ * through it, so the service — not this process — reads and writes the system state. Personal
+ * mode otherwise: the services run here, as this user.
+ */
+export function client(): HavenClient {
+  const socket = serviceSocketPath(process.env);
+  if (isSocket(socket)) return new SocketClient(socket, process.env);
+  return new InProcessClient(() => services());
 }
 
 /** Deactivates plugins before the process ends, so their disposables run. */

@@ -16,6 +16,7 @@ import { registerPluginCommands } from './commands/plugins.js';
 import { registerNotYetCommands } from './commands/not-yet.js';
 import { registerUnlockCommand } from './commands/unlock.js';
 import { registerRepairCommand } from './commands/repair.js';
+import { registerServiceCommand } from './commands/service.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.SUCCESS;
@@ -50,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
   registerRepairCommand(program, action);
   registerPluginCommands(program, action);
   registerNotYetCommands(program, action);
+  registerServiceCommand(program, action);
 
   try {
     await program.parseAsync(argv.filter((a) => a !== '--debug'), { from: 'user' });

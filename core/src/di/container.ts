@@ -12,10 +12,17 @@ import { hooksModule } from '../hooks/hooks-module.js';
 import { pluginsModule } from '../plugins/plugins-module.js';
 import { tasksModule } from '../tasks/tasks-module.js';
 import { historyModule } from '../history/history-module.js';
+import { WorkPlacement } from './service-identifiers.js';
+import { UserWorkerPlacement } from '../service/worker-placement.js';
 
 export interface HavenContainerOptions {
   /** A plugin folder looked in before all others (see withPluginFolderFirst). */
   pluginFolderFirst?: string;
+  /**
+   * System mode: repository work runs in per-user worker processes (service/worker-placement.ts)
+   * instead of in this process.
+   */
+  workers?: boolean;
 }
 
 export async function createHavenContainer(env: NodeJS.ProcessEnv = process.env, options: HavenContainerOptions = {}): Promise<Container> {
@@ -25,5 +32,6 @@ export async function createHavenContainer(env: NodeJS.ProcessEnv = process.env,
   const settings = await new SystemSettingsStoreImpl(paths).read();
   const container = new Container({ defaultScope: 'Singleton' });
   container.load(configModule(paths), authModule(currentIdentity(settings.adminGroups)), hooksModule, pluginsModule, tasksModule, historyModule);
+  if (options.workers) container.rebind(WorkPlacement).to(UserWorkerPlacement).inSingletonScope();
   return container;
 }

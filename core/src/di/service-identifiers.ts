@@ -19,3 +19,4 @@ export const RepositoryService = Symbol('RepositoryService');
 export const RepositoryOperations = Symbol('RepositoryOperations');
 export const PluginAdministration = Symbol('PluginAdministration');
 export const ProviderCredentials = Symbol('ProviderCredentials');
+export const WorkPlacement = Symbol('WorkPlacement');

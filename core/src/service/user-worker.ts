@@ -30,6 +30,8 @@ export interface UserWorker<R> {
   readonly result: Promise<R>;
   /** Stops the worker (SIGTERM by default: the work may end cleanly). */
   kill(signal?: NodeJS.Signals): void;
+  /** Aborts the work's signal (its third argument) with an InterruptedError of this message. */
+  abort(message: string): void;
 }
 
 /** The worker process ended without a result: killed by a signal or crashed. */
@@ -43,6 +45,9 @@ export class WorkerDiedError extends HavenError {
   }
 }
 
+/** What the parent sends a worker after the start (worker-bootstrap.ts). */
+export type ParentMessage = { t: 'abort'; message: string };
+
 /** What a worker sends to its parent (worker-bootstrap.ts). */
 export type WorkerMessage =
   | { t: 'emit'; message: unknown }
@@ -53,7 +58,7 @@ const BOOTSTRAP = fileURLToPath(new URL('./worker-bootstrap.js', import.meta.url
 
 /**
  * Starts `workModule` (an absolute path or file URL of a module exporting
- * `work(input, emit)`) in a process running as `user`. `env` is the whole environment the work
+ * `work(input, emit, signal)`) in a process running as `user`. `env` is the whole environment the work
  * sees: the caller's, never the service's own.
  */
 export function startUserWorker<R>(
@@ -96,5 +101,8 @@ export function startUserWorker<R>(
     pid: child.pid ?? -1,
     result,
     kill: (signal = 'SIGTERM') => void child.kill(signal),
+    abort: (message) => {
+      if (child.connected) child.send({ t: 'abort', message } satisfies ParentMessage);
+    },
   };
 }

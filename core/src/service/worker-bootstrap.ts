@@ -4,7 +4,8 @@
  * the order that leaves no way back — checks that it worked, and only then loads the work's
  * module and runs it. Nothing of the work runs with root's rights.
  */
-import type { WorkerMessage, WorkerUser } from './user-worker.js';
+import type { ParentMessage, WorkerMessage, WorkerUser } from './user-worker.js';
+import { InterruptedError } from '../errors.js';
 
 interface Start {
   user: WorkerUser;
@@ -37,13 +38,20 @@ function becomeUser(user: WorkerUser): void {
   if (regained) throw new Error(`the worker for ${user.name} could get root's rights back`);
 }
 
+// The parent may abort the work (the client pressed Ctrl-C, the service stops).
+const abort = new AbortController();
+
 process.once('message', (raw) => {
+  process.on('message', (later) => {
+    const message = later as ParentMessage;
+    if (message.t === 'abort') abort.abort(new InterruptedError(message.message));
+  });
   void (async () => {
     const start = raw as Start;
     try {
       becomeUser(start.user);
-      const work = (await import(start.workModule)) as { work(input: unknown, emit: (message: unknown) => void): Promise<unknown> };
-      const value = await work.work(start.input, (message) => void send({ t: 'emit', message }));
+      const work = (await import(start.workModule)) as { work(input: unknown, emit: (message: unknown) => void, signal: AbortSignal): Promise<unknown> };
+      const value = await work.work(start.input, (message) => void send({ t: 'emit', message }), abort.signal);
       await send({ t: 'result', value });
     } catch (err) {
       const e = err as Error & { exitCode?: number };

@@ -3,7 +3,6 @@
  * the run record every run leaves — whatever the outcome.
  */
 import { randomUUID } from 'node:crypto';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { inject, injectable } from 'inversify';
 import type { RunRecord, RunRequest, RunTrigger } from '@haven/plugin-api';
@@ -12,7 +11,7 @@ import {
   HookSetId,
   Authorizer as AuthorizerId,
   PluginHost as PluginHostId,
-  RepositoryService as RepositoryServiceId,
+  WorkPlacement as WorkPlacementId,
   RunHistory as RunHistoryId,
 } from '../di/service-identifiers.js';
 import type { HavenPaths } from '../config/haven-paths.js';
@@ -21,13 +20,12 @@ import type { Caller } from '../auth/caller.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import type { RunHistory } from '../history/run-history.js';
-import type { RepositoryService } from './repository-access.js';
-import { backup, type BackupProgress } from '../engine/index.js';
-import { HavenError, SkippedError, UsageError } from '../errors.js';
+import type { WorkPlacement } from './repository-work.js';
+import type { BackupProgress } from '../engine/index.js';
+import { ExitCode, HavenError, SkippedError, UsageError } from '../errors.js';
 import { tryLock } from '../util/file-lock.js';
-import { RECENT_RUNS, requireSpace } from './space-check.js';
-import { RetryingBlobStore } from '../storage/retrying-store.js';
-import { parseDestination, type Task } from './task.js';
+import { RECENT_RUNS } from './space-check.js';
+import { parseDestination, runAsOf, type Task } from './task.js';
 import { isSystemRoot } from './task-validation.js';
 
 export interface RunOptions {
@@ -71,7 +69,7 @@ export class RunServiceImpl implements RunService {
     @inject(HookSetId) private readonly hooks: HookSet,
     @inject(AuthorizerId) private readonly authorizer: Authorizer,
     @inject(PluginHostId) private readonly plugins: PluginHost,
-    @inject(RepositoryServiceId) private readonly repositories: RepositoryService,
+    @inject(WorkPlacementId) private readonly placement: WorkPlacement,
     @inject(RunHistoryId) private readonly history: RunHistory,
   ) {}
 
@@ -108,7 +106,8 @@ export class RunServiceImpl implements RunService {
       // Interrupted: whichever call noticed first, the interruption is the reason (exit 130).
       const reason: unknown = options.signal?.aborted ? options.signal.reason : err;
       error = reason instanceof HavenError ? reason : err instanceof HavenError ? err : new HavenError((err as Error).message, { cause: err });
-      record.status = error instanceof SkippedError ? 'skipped' : 'failed';
+      // By exit code: an error from a worker process arrives as a HavenError carrying it.
+      record.status = error.exitCode === ExitCode.SKIPPED ? 'skipped' : 'failed';
       record.reason = error.message;
     } finally {
       if ('release' in guard) await guard.release();
@@ -122,47 +121,47 @@ export class RunServiceImpl implements RunService {
   private async execute(caller: Caller, task: Task, record: RunRecord, options: RunOptions, latestRuns: RunRecord[]): Promise<void> {
     const root = task.sources.find(isSystemRoot);
     if (root) throw new UsageError(`source "${root}" is the root of the system volume, which cannot be copied while the system runs from it`);
-    // Plugins that watch every run (schedule and scan hooks) must be active before the veto.
+    // Plugins that watch every run (schedule hooks) must be active before the veto.
     await this.plugins.activateForRun();
     const request: RunRequest = { taskId: task.id, task: task.name, trigger: options.trigger, destination: parseDestination(task.destination) };
     if (this.hooks.schedule.shouldStartRun.isUsed()) {
       const veto = await this.hooks.schedule.shouldStartRun.promise(request);
       if (veto) throw new SkippedError(`run vetoed by ${veto.by}: ${veto.reason}`);
     }
-    const expectRepository = options.newRepository ? undefined : versionMadeThere(task, latestRuns);
-    const repository = await this.repositories.open(task, { create: true, env: caller.env, signal: options.signal, expectRepository });
-    try {
-      if (!options.ignoreFreeSpace) await requireSpace(repository.store, task, latestRuns);
-      const result = await backup(repository, {
-        sources: task.sources,
-        excludes: task.excludes,
-        meta: { taskId: task.id, task: task.name, runId: record.id, host: os.hostname(), user: record.startedBy },
-        parent: 'auto',
-        hooks: this.hooks,
+    const result = await this.placement.perform(
+      {
+        task,
+        runAs: runAsOf(task, caller),
+        env: caller.env,
+        callerUid: caller.uid,
+        work: {
+          op: 'backup',
+          runId: record.id,
+          startedBy: record.startedBy,
+          expectRepository: options.newRepository ? undefined : versionMadeThere(task, latestRuns),
+          ignoreFreeSpace: options.ignoreFreeSpace,
+          latestRuns,
+        },
+      },
+      {
         onProgress: options.onProgress,
         // The record in progress names the version as soon as it exists: a run killed after
         // this point is recorded as interrupted with its version.
-        onSnapshotSaved: async (id) => {
+        onSnapshotSaved: (id) => {
           record.snapshot = id;
-          await this.history.start(record).catch(() => undefined);
+          void this.history.start(record).catch(() => undefined);
         },
         signal: options.signal,
-      });
-      record.files = result.files;
-      record.bytesRead = result.bytesRead;
-      record.bytesAdded = result.bytesAdded;
-      record.snapshot = result.snapshotId;
-      record.errors = result.errors;
-      record.skippedSpecial = result.skippedSpecial;
-      if (result.warnings.length) record.warnings = result.warnings;
-      record.status = result.errors.length > 0 ? 'partial' : 'success';
-    } finally {
-      const store = repository.store;
-      if (store instanceof RetryingBlobStore) {
-        if (store.retries) record.retries = store.retries;
-        store.endCancellation(); // an interrupted run still releases its lock
-      }
-      await repository.close();
-    }
+      },
+    );
+    record.files = result.files;
+    record.bytesRead = result.bytesRead;
+    record.bytesAdded = result.bytesAdded;
+    record.snapshot = result.snapshotId;
+    record.errors = result.errors;
+    record.skippedSpecial = result.skippedSpecial;
+    if (result.warnings.length) record.warnings = result.warnings;
+    if (result.retries) record.retries = result.retries;
+    record.status = result.errors.length > 0 ? 'partial' : 'success';
   }
 }

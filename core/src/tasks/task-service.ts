@@ -164,9 +164,11 @@ export class TaskServiceImpl implements TaskService {
     return this.store.modify((tasks) => {
       const index = tasks.findIndex((t) => t.id === current.id);
       if (index < 0) throw new UsageError(`task "${name}" was deleted meanwhile`);
-      // A legacy task edited by a user runs with that user's rights from now on.
-      const owner = tasks[index].owner ?? { uid: caller.uid, name: caller.name };
-      tasks[index] = { ...tasks[index], ...settings, owner, updatedAt: new Date().toISOString() };
+      // A legacy task edited by a user becomes theirs: it runs with their rights from now on,
+      // and no other user sees it any more (it may hold what only they can read).
+      const now = new Date().toISOString();
+      const adopted = tasks[index].owner === null ? { owner: { uid: caller.uid, name: caller.name }, ownerSince: now } : {};
+      tasks[index] = { ...tasks[index], ...settings, ...adopted, updatedAt: now };
       return tasks[index];
     });
   }

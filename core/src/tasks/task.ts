@@ -18,8 +18,13 @@ export interface Retention {
 export interface Task {
   id: string;
   name: string;
-  /** null for legacy tasks, made before tasks had owners: every user may use them. */
+  /**
+   * null for legacy tasks, made before tasks had owners: every user may use them. A user who
+   * edits a legacy task becomes its owner: it runs with their rights from then on.
+   */
   owner: TaskOwner | null;
+  /** When a user took this task over by editing it as a legacy task (ISO time). */
+  ownerSince?: string;
   sources: string[];
   excludes: string[];
   /** `TYPE:LOCATION` as validated by the provider. */
@@ -40,4 +45,12 @@ export function parseDestination(destination: string): { type: string; location:
   const colon = destination.indexOf(':');
   if (colon <= 0) return { type: '', location: destination };
   return { type: destination.slice(0, colon), location: destination.slice(colon + 1) };
+}
+
+/**
+ * Whose rights a task's work runs with: its owner's; a legacy task's, the rights of whoever
+ * starts it (the scheduler starts it as the service, root).
+ */
+export function runAsOf(task: Pick<Task, 'owner'>, caller: TaskOwner): TaskOwner {
+  return task.owner ?? { uid: caller.uid, name: caller.name };
 }

@@ -1,6 +1,6 @@
 /** `haven snapshots NAME`, `haven ls NAME [SNAPSHOT] [PATH]`: Ctrl-C stops them (exit 130). */
 import type { Command } from 'commander';
-import { services } from '../cli-context.js';
+import { client } from '../cli-context.js';
 import { formatBytes, printJson, printLines, table, type CommonOptions } from '../output.js';
 import type { CommandAction } from '../command-action.js';
 import { ExitCode } from '../../errors.js';
@@ -15,8 +15,7 @@ function modeString(type: string, mode: number): string {
 export function registerBrowseCommands(program: Command, action: CommandAction): void {
   program.command('snapshots <name>').description('versions a task has produced, newest first').option('--json', 'print JSON')
     .action(action(async (name: string, o: CommonOptions) => {
-      const s = await services();
-      const snaps = await interruptible((signal) => s.operations.snapshots(s.caller, name, signal));
+      const snaps = await interruptible((signal) => client().call('snapshots', { name }, { signal }));
       // A damaged version is listed, never left out, and makes the command exit 3.
       const status = snaps.some((x) => 'damaged' in x) ? ExitCode.PARTIAL : ExitCode.SUCCESS;
       if (o.json) {
@@ -33,8 +32,7 @@ export function registerBrowseCommands(program: Command, action: CommandAction):
 
   program.command('ls <name> [snapshot] [path]').description('browse a version (default: latest, at its top)').option('--json', 'print JSON')
     .action(action(async (name: string, snapshot: string | undefined, dir: string | undefined, o: CommonOptions) => {
-      const s = await services();
-      const entries = await interruptible((signal) => s.operations.ls(s.caller, name, snapshot ?? 'latest', dir, signal));
+      const entries = await interruptible((signal) => client().call('ls', { name, snapshot: snapshot ?? 'latest', dir }, { signal }));
       if (o.json) return printJson(entries);
       printLines(entries.map((e) => `${modeString(e.type, e.mode)} ${String(e.size).padStart(12)} ${e.mtime.replace('T', ' ').slice(0, 19)} ${e.path}${e.target !== undefined ? ` -> ${e.target}` : ''}${e.repaired ? ` [repaired: ${'folderLost' in e.repaired ? 'folder content lost' : `content lost from byte ${String(e.repaired.lostFromByte)}`}]` : ''}`));
     }));

@@ -1,6 +1,6 @@
 /** `haven check NAME [--read-data]`. */
 import type { Command } from 'commander';
-import { services } from '../cli-context.js';
+import { client } from '../cli-context.js';
 import { interruptible } from '../interruptible.js';
 import { formatBytes, printJson, printLines, type CommonOptions } from '../output.js';
 import { ExitCode } from '../../errors.js';
@@ -12,8 +12,7 @@ export function registerCheckCommand(program: Command, action: CommandAction): v
     .option('--no-lock', 'read without locking the repository (a read-only drive or a full disk is read without a lock anyway)')
     .option('--json', 'print the report as JSON')
     .action(action(async (name: string, o: CommonOptions & { readData?: boolean; lock: boolean }) => {
-      const s = await services();
-      const report = await interruptible((signal) => s.operations.check(s.caller, name, { readData: o.readData === true, noLock: o.lock === false }, signal));
+      const report = await interruptible((signal) => client().call('check', { name, options: { readData: o.readData === true, noLock: o.lock === false } }, { signal }));
       if (o.json) printJson(report);
       else {
         printLines([

@@ -1,6 +1,6 @@
 /** `haven history [NAME] [--limit N]`. */
 import type { Command } from 'commander';
-import { services } from '../cli-context.js';
+import { client } from '../cli-context.js';
 import { formatBytes, printJson, printLines, table, type CommonOptions } from '../output.js';
 import { UsageError } from '../../errors.js';
 import type { CommandAction } from '../command-action.js';
@@ -13,9 +13,7 @@ export function registerHistoryCommand(program: Command, action: CommandAction):
     })
     .option('--json', 'print JSON')
     .action(action(async (name: string | undefined, o: CommonOptions & { limit?: number }) => {
-      const s = await services();
-      const taskIds = name ? [(await s.tasks.get(s.caller, name)).id] : (await s.tasks.list(s.caller)).map((t) => t.id);
-      const runs = await s.history.list({ taskIds, limit: o.limit });
+      const runs = await client().call('history', { name, limit: o.limit });
       if (o.json) return printJson(runs);
       if (!runs.length) return printLines(['no runs yet']);
       printLines(table(

@@ -10,7 +10,6 @@ import type { CommandAction } from '../command-action.js';
 const LATER: Array<[string, string]> = [
   ['forget <name>', 'apply retention and free space'],
   ['drives', 'removable drives seen now'],
-  ['service', 'scheduler and system-mode daemon'],
   ['login <provider>', 'sign in to an online service (device code flow)'],
 ];
 

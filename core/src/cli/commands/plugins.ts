@@ -1,6 +1,6 @@
 /** `haven plugins list | info ID | enable ID | disable ID | new NAME | install PATH | uninstall ID | check ID|PATH --location L`. */
 import type { Command } from 'commander';
-import { services } from '../cli-context.js';
+import { client } from '../cli-context.js';
 import { printJson, printLines, table, type CommonOptions } from '../output.js';
 import type { PluginInfo } from '../../plugins/plugin-host.js';
 import type { CommandAction } from '../command-action.js';
@@ -36,7 +36,7 @@ export function registerPluginCommands(program: Command, action: CommandAction):
 
   plugins.command('list').description('every plugin found, with its state').option('--json', 'print JSON')
     .action(action(async (o: CommonOptions) => {
-      const list = await (await services()).plugins.list();
+      const list = await client().call('plugins.list', {});
       if (o.json) return printJson(list);
       printLines(table(['ID', 'VERSION', 'STATE', 'PROVIDES', 'FROM'], list.map((p) => [p.id, p.version, p.state, provides(p), p.origin])));
       for (const p of list) if (p.reason && p.state !== 'disabled') process.stderr.write(`haven: plugin ${p.id}: ${p.reason}\n`);
@@ -44,7 +44,7 @@ export function registerPluginCommands(program: Command, action: CommandAction):
 
   plugins.command('info <id>').description('one plugin in full').option('--json', 'print JSON')
     .action(action(async (id: string, o: CommonOptions) => {
-      const info = await (await services()).plugins.info(id);
+      const info = await client().call('plugins.info', { id });
       if (o.json) printJson(info);
       else printLines(describe(info));
     }));
@@ -52,8 +52,7 @@ export function registerPluginCommands(program: Command, action: CommandAction):
   for (const verb of ['enable', 'disable'] as const) {
     plugins.command(`${verb} <id>`).description(`${verb} a plugin for every user of this computer (administrators only)`).option('--json', 'print JSON')
       .action(action(async (id: string, o: CommonOptions) => {
-        const s = await services();
-        const after = await s.pluginAdmin.setEnabled(s.caller, id, verb === 'enable');
+        const after = await client().call('plugins.setEnabled', { id, enabled: verb === 'enable' });
         if (o.json) printJson(after);
         else printLines([`plugin "${id}" is now ${after.state}${verb === 'disable' ? ' (its tasks and data are kept; they run again once it is enabled)' : ''}`]);
       }));

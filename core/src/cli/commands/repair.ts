@@ -3,7 +3,7 @@
  * where every intact byte can be restored and backups run again.
  */
 import type { Command } from 'commander';
-import { services } from '../cli-context.js';
+import { client } from '../cli-context.js';
 import { interruptible } from '../interruptible.js';
 import { formatBytes, printJson, printLines, type CommonOptions } from '../output.js';
 import type { CommandAction } from '../command-action.js';
@@ -14,8 +14,7 @@ export function registerRepairCommand(program: Command, action: CommandAction): 
   repair.command('config <name>').description('write a lost repository config again, from its copy or from a key file (needs the password)')
     .option('--json', 'print the result as JSON')
     .action(action(async (name: string, o: CommonOptions) => {
-      const s = await services();
-      const result = await s.operations.repairConfig(s.caller, name);
+      const result = await client().call('repair.config', { name });
       if (o.json) return printJson(result);
       printLines([`config of repository ${result.id} written again (${result.source === 'copy' ? 'from its copy' : 'rebuilt from a key file'}); run \`haven check ${name}\``]);
     }));
@@ -23,8 +22,7 @@ export function registerRepairCommand(program: Command, action: CommandAction): 
   repair.command('index <name>').description('rebuild the index from the packs in the repository; remove leftovers of killed runs')
     .option('--json', 'print the result as JSON')
     .action(action(async (name: string, o: CommonOptions) => {
-      const s = await services();
-      const r = await interruptible((signal) => s.operations.repairIndex(s.caller, name, signal));
+      const r = await interruptible((signal) => client().call('repair.index', { name }, { signal }));
       if (o.json) return printJson(r);
       printLines([
         `index rebuilt from ${r.packs} pack(s): ${r.blobs} blobs; ${r.removedIndexFiles} old index blob(s) removed`,
@@ -38,8 +36,7 @@ export function registerRepairCommand(program: Command, action: CommandAction): 
     .option('--dry-run', 'only say what would be rewritten')
     .option('--json', 'print the result as JSON')
     .action(action(async (name: string, o: CommonOptions & { dryRun?: boolean }) => {
-      const s = await services();
-      const r = await interruptible((signal) => s.operations.repairSnapshots(s.caller, name, { dryRun: o.dryRun === true }, signal));
+      const r = await interruptible((signal) => client().call('repair.snapshots', { name, dryRun: o.dryRun === true }, { signal }));
       if (o.json) return printJson(r);
       printLines([
         `${r.repaired.length} version(s) ${r.dryRun ? 'would be' : ''} rewritten, ${r.intact} intact`.replace('  ', ' '),

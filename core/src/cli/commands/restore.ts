@@ -1,7 +1,7 @@
 /** `haven restore NAME [--snapshot ID|latest] [--path P]... --to DIR [--conflict …]`. */
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
-import { services } from '../cli-context.js';
+import { client } from '../cli-context.js';
 import { interruptible } from '../interruptible.js';
 import { createProgress } from '../progress.js';
 import { formatBytes, printJson, printLines, type CommonOptions } from '../output.js';
@@ -19,10 +19,9 @@ export function registerRestoreCommand(program: Command, action: CommandAction):
     .option('--progress', 'show progress even when stderr is not a terminal')
     .action(action(async (name: string, o: CommonOptions & { snapshot: string; path?: string[]; to: string; conflict: 'overwrite' | 'skip' | 'rename'; lock: boolean }) => {
       const target = path.resolve(o.to);
-      const s = await services();
       const progress = createProgress('restore', o);
       const result = await interruptible((signal) =>
-        s.operations.restore(s.caller, name, { snapshot: o.snapshot, paths: o.path, target, conflict: o.conflict, noLock: o.lock === false, onProgress: (p) => progress.update(p) }, signal),
+        client().call('restore', { name, options: { snapshot: o.snapshot, paths: o.path, target, conflict: o.conflict, noLock: o.lock === false } }, { signal, onProgress: (p) => progress.update(p) }),
       ).finally(() => progress.stop());
       if (o.json) printJson(result);
       else {

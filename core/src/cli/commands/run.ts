@@ -2,14 +2,13 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { RunRecord } from '@haven/plugin-api';
-import { services } from '../cli-context.js';
+import { client } from '../cli-context.js';
 import { createProgress } from '../progress.js';
 import { formatBytes, printJson, printLines, type CommonOptions } from '../output.js';
 import { addTaskOptions, toTaskInput, type RawTaskOptions } from './task-options.js';
 import { ExitCode, UsageError } from '../../errors.js';
 import { interruptible } from '../interruptible.js';
-import type { Task } from '../../tasks/task.js';
-import type { RunOutcome } from '../../tasks/run-service.js';
+import type { RunReply } from '../../client/haven-api.js';
 import type { CommandAction } from '../command-action.js';
 
 export function renderRun(r: RunRecord): string[] {
@@ -25,7 +24,7 @@ export function renderRun(r: RunRecord): string[] {
   return lines;
 }
 
-export function exitCodeOf(outcome: RunOutcome): number {
+export function exitCodeOf(outcome: RunReply): number {
   switch (outcome.record.status) {
     case 'success': return ExitCode.SUCCESS;
     case 'partial': return ExitCode.PARTIAL;
@@ -39,14 +38,13 @@ interface RunCommandOptions extends CommonOptions {
   newRepository?: boolean;
 }
 
-async function runAndReport(task: Task, o: RunCommandOptions): Promise<number> {
-  const s = await services();
+async function runAndReport(name: string, o: RunCommandOptions): Promise<number> {
   const progress = createProgress('backup', o);
   // Ctrl-C or a kill stops the backup cleanly: in-flight store calls are abandoned, the run is
   // recorded as failed (exit 130), the repository stays valid, and the next run reuses what
   // was already uploaded.
   const outcome = await interruptible((signal) =>
-    s.runs.run(s.caller, task, { trigger: 'manual', onProgress: (p) => progress.update(p), signal, ignoreFreeSpace: o.ignoreFreeSpace, newRepository: o.newRepository }),
+    client().call('run', { name, ignoreFreeSpace: o.ignoreFreeSpace, newRepository: o.newRepository }, { signal, onProgress: (p) => progress.update(p) }),
   ).finally(() => progress.stop());
   if (o.json) printJson(outcome.record);
   else printLines(renderRun(outcome.record));
@@ -67,8 +65,7 @@ export function registerRunCommands(program: Command, action: CommandAction): vo
     .option('--ignore-free-space', 'run even when the destination reports less free space than the run is expected to need')
     .option('--new-repository', 'start a new repository even though this task made versions at its destination before (its repository is gone)')
     .action(action(async (name: string, o: RunCommandOptions) => {
-      const s = await services();
-      return runAndReport(await s.tasks.find(s.caller, name), o);
+      return runAndReport(name, o);
     }));
 
   addTaskOptions(
@@ -81,20 +78,18 @@ export function registerRunCommands(program: Command, action: CommandAction): vo
     .option('--progress', 'show progress even when stderr is not a terminal')
     .option('--ignore-free-space', 'run even when the destination reports less free space than the run is expected to need')
     .action(action(async (sources: string[], o: RawTaskOptions & RunCommandOptions & { to: string; name?: string }) => {
-      const s = await services();
+      const haven = client();
       const name = o.name ?? defaultTaskName(sources[0]);
-      const existing = (await s.tasks.list(s.caller)).find((t) => t.name === name);
-      let task: Task;
+      const existing = (await haven.call('task.list', {})).find((t) => t.name === name);
       if (!existing) {
-        task = await s.tasks.create(s.caller, name, toTaskInput({ ...o, source: sources, dest: o.to }), process.cwd());
+        await haven.call('task.create', { name, input: toTaskInput({ ...o, source: sources, dest: o.to }), cwd: process.cwd() });
         if (!o.json) process.stderr.write(`haven: created task "${name}" (run it again with "haven run ${name}")\n`);
       } else {
         const wanted = sources.map((x) => path.resolve(x)).sort().join('\n');
-        if (existing.sources.slice().sort().join('\n') !== wanted || existing.destination !== (await s.tasks.normalizeDestination(o.to))) {
+        if (existing.sources.slice().sort().join('\n') !== wanted || existing.destination !== (await haven.call('task.normalizeDestination', { text: o.to }))) {
           throw new UsageError(`task "${name}" already exists with other sources or destination; choose another --name or use "haven task edit ${name}"`);
         }
-        task = existing;
       }
-      return runAndReport(task, o);
+      return runAndReport(name, o);
     }));
 }

@@ -1,0 +1,45 @@
+/**
+ * The one place where a client's request becomes a service call, for a given caller: the
+ * in-process client calls it with the process's user, the system service with the socket
+ * peer's identity. Authorization happens inside the services, never here.
+ */
+import type { Caller } from '../auth/caller.js';
+import type { Services } from '../cli/cli-context.js';
+import type { CallOptions, HavenApi, Method, ParamsOf, ResultOf } from './haven-api.js';
+
+type Handlers = { [M in Method]: (s: Services, caller: Caller, params: HavenApi[M]['params'], options: CallOptions) => Promise<HavenApi[M]['result']> };
+
+const handlers: Handlers = {
+  'task.list': (s, caller) => s.tasks.list(caller),
+  'task.get': (s, caller, p) => s.tasks.get(caller, p.name),
+  'task.create': (s, caller, p) => s.tasks.create(caller, p.name, p.input, p.cwd),
+  'task.edit': (s, caller, p) => s.tasks.edit(caller, p.name, p.input, p.cwd),
+  'task.delete': (s, caller, p) => s.tasks.delete(caller, p.name),
+  'task.export': (s, caller, p) => s.tasks.exportTasks(caller, p.names),
+  'task.import': (s, caller, p) => s.tasks.importTasks(caller, p.data, p.cwd),
+  'task.normalizeDestination': (s, _caller, p) => s.tasks.normalizeDestination(p.text),
+  run: async (s, caller, p, o) => {
+    const task = await s.tasks.find(caller, p.name);
+    const { record, error } = await s.runs.run(caller, task, { trigger: 'manual', onProgress: o.onProgress, signal: o.signal, ignoreFreeSpace: p.ignoreFreeSpace, newRepository: p.newRepository });
+    return { record, ...(error ? { error: { message: error.message, exitCode: error.exitCode } } : {}) };
+  },
+  history: async (s, caller, p) => {
+    const taskIds = p.name ? [(await s.tasks.get(caller, p.name)).id] : (await s.tasks.list(caller)).map((t) => t.id);
+    return s.history.list({ taskIds, limit: p.limit });
+  },
+  snapshots: (s, caller, p, o) => s.operations.snapshots(caller, p.name, o.signal),
+  ls: (s, caller, p, o) => s.operations.ls(caller, p.name, p.snapshot, p.dir, o.signal),
+  restore: (s, caller, p, o) => s.operations.restore(caller, p.name, { ...p.options, onProgress: o.onProgress }, o.signal),
+  check: (s, caller, p, o) => s.operations.check(caller, p.name, p.options, o.signal),
+  unlock: (s, caller, p, o) => s.operations.unlock(caller, p.name, { all: p.all }, o.signal),
+  'repair.config': (s, caller, p) => s.operations.repairConfig(caller, p.name),
+  'repair.index': (s, caller, p, o) => s.operations.repairIndex(caller, p.name, o.signal),
+  'repair.snapshots': (s, caller, p, o) => s.operations.repairSnapshots(caller, p.name, { dryRun: p.dryRun }, o.signal),
+  'plugins.list': (s) => s.plugins.list(),
+  'plugins.info': (s, _caller, p) => s.plugins.info(p.id),
+  'plugins.setEnabled': (s, caller, p) => s.pluginAdmin.setEnabled(caller, p.id, p.enabled),
+};
+
+export function handle<M extends Method>(s: Services, caller: Caller, method: M, params: ParamsOf<M>, options: CallOptions): Promise<ResultOf<M>> {
+  return (handlers[method] as (s: Services, caller: Caller, params: ParamsOf<M>, options: CallOptions) => Promise<ResultOf<M>>)(s, caller, params, options);
+}

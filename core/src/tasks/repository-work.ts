@@ -1,0 +1,214 @@
+/**
+ * The work done on a task's repository once the caller's right to it was granted: back up,
+ * list versions, browse, restore, check, unlock, repair. It holds no access rules (the services
+ * asked them before) and touches no Haven state (task store, run history): so it can run
+ * wherever the operating system should decide what it may read and write.
+ *
+ * Where it runs is a WorkPlacement: in personal mode, in the command's own process (already
+ * the user's); in system mode, in a per-user worker process (service/worker-placement.ts) that
+ * has become `runAs` before any plugin code for the task is loaded.
+ */
+import { accessSync, constants, existsSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { inject, injectable } from 'inversify';
+import type { RunRecord } from '@haven/plugin-api';
+import { HookSetId, PluginHost as PluginHostId, RepositoryService as RepositoryServiceId } from '../di/service-identifiers.js';
+import type { HookSet } from '../hooks/hook-set.js';
+import type { PluginHost } from '../plugins/plugin-host.js';
+import type { CallerEnvironment } from '../auth/caller.js';
+import {
+  backup,
+  check,
+  listDir,
+  listSnapshots,
+  repairConfig,
+  repairIndex,
+  repairSnapshots,
+  restore,
+  unlockRepository,
+  type BackupProgress,
+  type BackupResult,
+  type CheckOptions,
+  type CheckReport,
+  type ConfigRepair,
+  type EntryInfo,
+  type IndexRepair,
+  type LockView,
+  type Repository,
+  type RestoreOptions,
+  type RestoreResult,
+  type SnapshotRepairReport,
+} from '../engine/index.js';
+import { DeniedError } from '../errors.js';
+import { RetryingBlobStore } from '../storage/retrying-store.js';
+import type { RepositoryService } from './repository-access.js';
+import { requireSpace } from './space-check.js';
+import type { Task, TaskOwner } from './task.js';
+
+export type SnapshotListing = Awaited<ReturnType<typeof listSnapshots>>;
+
+/** What a backup needs beyond the task: decided by the run service before the work starts. */
+export interface BackupWork {
+  op: 'backup';
+  runId: string;
+  /** Who started the run (recorded in the version). */
+  startedBy: string;
+  /** Why a repository must already be there (see OpenOptions.expectRepository). */
+  expectRepository?: string;
+  ignoreFreeSpace?: boolean;
+  /** The task's latest runs, for the free-space estimate. */
+  latestRuns: RunRecord[];
+}
+
+export type RepositoryWork =
+  | BackupWork
+  | { op: 'snapshots' }
+  | { op: 'ls'; snapshot: string; dir?: string }
+  | { op: 'restore'; options: Omit<RestoreOptions, 'taskId' | 'onProgress'> }
+  | { op: 'check'; options: CheckOptions }
+  | { op: 'unlock'; all: boolean }
+  | { op: 'repairConfig' }
+  | { op: 'repairIndex' }
+  | { op: 'repairSnapshots'; dryRun: boolean };
+
+/** A backup's outcome as the run record needs it. */
+export interface BackupWorkResult extends Pick<BackupResult, 'snapshotId' | 'files' | 'bytesRead' | 'bytesAdded' | 'errors' | 'skippedSpecial' | 'warnings'> {
+  /** Store calls that needed more than one attempt. */
+  retries?: number;
+}
+
+interface WorkResults {
+  backup: BackupWorkResult;
+  snapshots: SnapshotListing;
+  ls: EntryInfo[];
+  restore: RestoreResult;
+  check: CheckReport;
+  unlock: LockView[];
+  repairConfig: ConfigRepair;
+  repairIndex: IndexRepair;
+  repairSnapshots: SnapshotRepairReport;
+}
+
+export type WorkResult<W extends RepositoryWork> = WorkResults[W['op']];
+
+export interface WorkRequest<W extends RepositoryWork = RepositoryWork> {
+  task: Task;
+  /** Whose rights the work runs with (system mode; personal mode is the user's already). */
+  runAs: TaskOwner;
+  /** The caller's environment: the repository password and the provider's credentials. */
+  env: CallerEnvironment;
+  /** The caller's uid: a worker for another user receives only the password of `env`. */
+  callerUid: number;
+  work: W;
+}
+
+export interface WorkEvents {
+  onProgress?: (p: BackupProgress) => void;
+  /** A backup's version exists (the run record names it from now on). */
+  onSnapshotSaved?: (id: string) => void;
+  /** Abandons in-flight store calls; the repository stays valid, its lock is released. */
+  signal?: AbortSignal;
+}
+
+export interface WorkPlacement {
+  perform<W extends RepositoryWork>(request: WorkRequest<W>, events: WorkEvents): Promise<WorkResult<W>>;
+}
+
+/**
+ * A clear refusal up front when the restore's user cannot write where they restore to; the
+ * operating system enforces the same when the files are written (the work runs as them).
+ */
+function requireWritable(target: string): void {
+  let dir = path.resolve(target);
+  while (!existsSync(dir)) dir = path.dirname(dir);
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch {
+    throw new DeniedError(`denied: you cannot write to ${dir}`);
+  }
+}
+
+/** The work itself, in this process. */
+@injectable()
+export class InProcessWork implements WorkPlacement {
+  constructor(
+    @inject(RepositoryServiceId) private readonly repositories: RepositoryService,
+    @inject(HookSetId) private readonly hooks: HookSet,
+    @inject(PluginHostId) private readonly plugins: PluginHost,
+  ) {}
+
+  async perform<W extends RepositoryWork>(request: WorkRequest<W>, events: WorkEvents): Promise<WorkResult<W>> {
+    return (await this.performAny(request as WorkRequest, events)) as WorkResult<W>;
+  }
+
+  private async performAny({ task, env, work }: WorkRequest, events: WorkEvents): Promise<WorkResults[keyof WorkResults]> {
+    const { signal } = events;
+    switch (work.op) {
+      case 'backup':
+        return this.backup(task, env, work, events);
+      case 'snapshots':
+        return this.withRepository(task, env, signal, (repo) => listSnapshots(repo, { taskId: task.id }));
+      case 'ls':
+        return this.withRepository(task, env, signal, (repo) => listDir(repo, work.snapshot, work.dir, task.id));
+      case 'restore': {
+        const target = path.resolve(work.options.target);
+        requireWritable(target);
+        return this.withRepository(task, env, signal, (repo) => restore(repo, { ...work.options, target, taskId: task.id, onProgress: events.onProgress }));
+      }
+      case 'check':
+        return this.withRepository(task, env, signal, (repo) => check(repo, work.options));
+      case 'unlock':
+        return this.withRepository(task, env, signal, (repo) => unlockRepository(repo, { all: work.all }));
+      case 'repairConfig': {
+        const { store, password } = await this.repositories.openStore(task, { create: false, env });
+        try {
+          return await repairConfig(store, { password });
+        } finally {
+          await store.close();
+        }
+      }
+      case 'repairIndex':
+        return this.withRepository(task, env, signal, (repo) => repairIndex(repo));
+      case 'repairSnapshots':
+        return this.withRepository(task, env, signal, (repo) => repairSnapshots(repo, { dryRun: work.dryRun }));
+    }
+  }
+
+  /** Opens the task's repository (never creating one), runs fn, closes it, lock released. */
+  private async withRepository<T>(task: Task, env: CallerEnvironment, signal: AbortSignal | undefined, fn: (repo: Repository) => Promise<T>): Promise<T> {
+    const repo = await this.repositories.open(task, { create: false, env, signal });
+    try {
+      return await fn(repo);
+    } finally {
+      if (repo.store instanceof RetryingBlobStore) repo.store.endCancellation();
+      await repo.close();
+    }
+  }
+
+  private async backup(task: Task, env: CallerEnvironment, work: BackupWork, events: WorkEvents): Promise<BackupWorkResult> {
+    // Plugins that tap the scan and copy hooks must be active where the files are read.
+    await this.plugins.activateForRun();
+    const repository = await this.repositories.open(task, { create: true, env, signal: events.signal, expectRepository: work.expectRepository });
+    try {
+      if (!work.ignoreFreeSpace) await requireSpace(repository.store, task, work.latestRuns);
+      const result = await backup(repository, {
+        sources: task.sources,
+        excludes: task.excludes,
+        meta: { taskId: task.id, task: task.name, runId: work.runId, host: os.hostname(), user: work.startedBy },
+        parent: 'auto',
+        hooks: this.hooks,
+        onProgress: events.onProgress,
+        onSnapshotSaved: async (id) => events.onSnapshotSaved?.(id),
+        signal: events.signal,
+      });
+      const { snapshotId, files, bytesRead, bytesAdded, errors, skippedSpecial, warnings } = result;
+      const retries = repository.store instanceof RetryingBlobStore ? repository.store.retries : 0;
+      return { snapshotId, files, bytesRead, bytesAdded, errors, skippedSpecial, warnings, ...(retries ? { retries } : {}) };
+    } finally {
+      // An interrupted run still releases its lock.
+      if (repository.store instanceof RetryingBlobStore) repository.store.endCancellation();
+      await repository.close();
+    }
+  }
+}
