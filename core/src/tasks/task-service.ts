@@ -64,6 +64,21 @@ export interface TaskService {
   importTasks(caller: Identity, data: unknown, cwd: string): Promise<Task[]>;
 }
 
+/** `fresh` with the fields `input` gave, as validated: an edit changes only what was given. */
+function changedSettings(fresh: Task, validated: TaskSettings, input: TaskInput): TaskSettings {
+  const encryptionGiven = input.noEncryption || input.passwordFile !== undefined;
+  const passwordFile = encryptionGiven ? validated.passwordFile : fresh.passwordFile;
+  return {
+    sources: input.sources ? validated.sources : fresh.sources,
+    excludes: input.excludes ? validated.excludes : fresh.excludes,
+    destination: input.destination ? validated.destination : fresh.destination,
+    schedule: input.schedule !== undefined ? validated.schedule : fresh.schedule,
+    retention: input.retention ? validateRetention({ ...fresh.retention, ...input.retention }) : fresh.retention,
+    encryption: encryptionGiven ? validated.encryption : fresh.encryption,
+    ...(passwordFile ? { passwordFile } : {}),
+  };
+}
+
 @injectable()
 export class TaskServiceImpl implements TaskService {
   constructor(
@@ -160,10 +175,13 @@ export class TaskServiceImpl implements TaskService {
   async edit(caller: Identity, name: string, input: TaskInput, cwd: string): Promise<Task> {
     const current = await this.find(caller, name);
     await this.authorizer.require(caller, 'task.modify', current);
-    const settings = await this.settings(input, current, cwd);
+    // Validated here (the provider may be slow); applied below under the store's lock onto the
+    // task as it is then, field by field, so two edits at once both keep what they changed.
+    const validated = await this.settings(input, current, cwd);
     return this.store.modify((tasks) => {
       const index = tasks.findIndex((t) => t.id === current.id);
       if (index < 0) throw new UsageError(`task "${name}" was deleted meanwhile`);
+      const settings = changedSettings(tasks[index], validated, input);
       // A legacy task edited by a user becomes theirs: it runs with their rights from now on,
       // and no other user sees it any more (it may hold what only they can read).
       const now = new Date().toISOString();
