@@ -3,7 +3,7 @@
  * by PID (SIGTERM, then SIGKILL) — also when the test process ends after a failure.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { HAVEN_BIN, type HavenSandbox } from './haven-cli.js';
+import { HAVEN_BIN, nodeAs, type HavenSandbox } from './haven-cli.js';
 
 export interface ServiceUnderTest {
   readonly pid: number;
@@ -19,11 +19,16 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-/** Starts `haven service` with the sandbox's folders; resolves once it listens on `haven.env.HAVEN_SOCKET`. */
-export async function startService(haven: HavenSandbox, args: string[] = []): Promise<ServiceUnderTest> {
-  const socket = haven.env.HAVEN_SOCKET;
+/**
+ * Starts `haven service` with the sandbox's folders (as root, or as `user` for `--user`);
+ * resolves once it listens on HAVEN_SOCKET.
+ */
+export async function startService(haven: HavenSandbox, options: { args?: string[]; user?: { uid: number; gid: number }; env?: NodeJS.ProcessEnv } = {}): Promise<ServiceUnderTest> {
+  const env = { ...haven.env, ...options.env };
+  const socket = env.HAVEN_SOCKET;
   if (!socket) throw new Error('the sandbox has no HAVEN_SOCKET');
-  const child = spawn(process.execPath, [HAVEN_BIN, 'service', ...args], { env: haven.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const node = nodeAs(options.user);
+  const child = spawn(node[0], [...node.slice(1), HAVEN_BIN, 'service', ...(options.args ?? [])], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   running.add(child);
   let log = '';
   child.stderr!.on('data', (d) => (log += d));

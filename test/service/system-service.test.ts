@@ -320,6 +320,47 @@ describe('system mode: a real haven service', function () {
       const again = await as(alice, ['run', 'big2', '--json']);
       expect(again.code, again.stderr).to.equal(0);
     });
+
+    // Last: it stops the service.
+    it('stops on SIGTERM: a running run is cancelled and recorded, its worker ends, the service exits 0', async () => {
+      await bigTask('big3');
+      const { done } = await startRun('big3');
+      const code = await service!.stop();
+      expect(code).to.equal(0);
+      const stopped = await done;
+      expect(stopped.code).to.equal(130);
+      expect(stopped.stdout).to.contain('the Haven service is stopping');
+      expect(workersOf(service!.pid, alice.uid)).to.deep.equal([]);
+      // The service is gone (its socket with it): root reads its state directly.
+      expect(existsSync(service!.socket)).to.equal(false);
+      const [last] = await haven.json<Array<{ status: string; reason: string }>>(['history', 'big3', '--limit', '1']);
+      expect(last.status).to.equal('failed');
+      expect(last.reason).to.contain('the Haven service is stopping');
+    });
+  });
+
+  it('serves one user alone with "haven service --user": their commands go through it, into their own state', async () => {
+    const runtime = ownedFolder(dir('alice-runtime'), alice);
+    const home = dir(`personal-${alice.name}`);
+    const env = { HAVEN_SOCKET: path.join(runtime, 'haven', 'haven.sock'), HAVEN_HOME: home };
+    const own = await startService(haven, { args: ['--user'], user: alice, env });
+    try {
+      const created = await haven.run(['task', 'create', 'mine', '--source', dir('alice-src'), '--dest', `local:${dir('alice-repo')}`, '--no-encryption'], { user: alice, env });
+      expect(created.code, created.stderr).to.equal(0);
+      expect(own.log()).to.contain(`${alice.name} (uid ${alice.uid}, pid `).and.contain('task.create');
+      const store = statSync(path.join(home, 'tasks.json'));
+      expect(store.uid).to.equal(alice.uid);
+      expect(statSync(env.HAVEN_SOCKET).mode & 0o777).to.equal(0o600);
+      // Nobody else reaches it.
+      const node = nodeAs(bob);
+      const probe = spawn(node[0], [...node.slice(1), '-e', `require('node:net').connect(process.argv[1]).on('error', (e) => { console.log(e.code); }).on('connect', () => console.log('connected'))`, env.HAVEN_SOCKET]);
+      let said = '';
+      probe.stdout.on('data', (d) => (said += d));
+      await new Promise((resolve) => probe.on('close', resolve));
+      expect(said.trim()).to.equal('EACCES');
+    } finally {
+      expect(await own.stop()).to.equal(0);
+    }
   });
 
   it('keeps every change when two clients edit one task at once', async () => {

@@ -12,7 +12,7 @@ import type { PluginHost } from '../plugins/plugin-host.js';
 import type { HavenClient } from '../client/haven-api.js';
 import { InProcessClient } from '../client/in-process-client.js';
 import { SocketClient } from '../client/socket-client.js';
-import { serviceSocketPath } from '../service/socket-path.js';
+import { serviceSocketPath, userSocketPath } from '../service/socket-path.js';
 
 export type { Services } from '../di/services.js';
 
@@ -34,12 +34,14 @@ function isSocket(file: string): boolean {
 
 /**
  * System mode when the service's socket exists (cli.md, "State and modes"): every command goes
- * through it, so the service — not this process — reads and writes the system state. Personal
- * mode otherwise: the services run here, as this user.
+ * through it, so the service — not this process — reads and writes the system state. Else the
+ * user's own service (`haven service --user`) when it runs, so its scheduler and the commands
+ * share one writer. Personal mode otherwise: the services run here, as this user.
  */
 export function client(): HavenClient {
-  const socket = serviceSocketPath(process.env);
-  if (isSocket(socket)) return new SocketClient(socket, process.env);
+  const uid = process.getuid?.() ?? 0;
+  const socket = [serviceSocketPath(process.env), userSocketPath(process.env, uid)].find(isSocket);
+  if (socket) return new SocketClient(socket, process.env);
   return new InProcessClient(() => services());
 }
 
