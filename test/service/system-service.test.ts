@@ -8,7 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { HAVEN_BIN, REPO_ROOT, havenSandbox, nodeAs, type CliResult, type HavenSandbox } from '../helpers/haven-cli.js';
+import { FIXTURE_PLUGINS, HAVEN_BIN, REPO_ROOT, havenSandbox, nodeAs, type CliResult, type HavenSandbox } from '../helpers/haven-cli.js';
 import { createTemporaryUser, ensureGroup, isRoot, makeTraversable, removeUser, type OsUser } from '../helpers/os-user.js';
 import { startService, type ServiceUnderTest } from '../helpers/haven-service.js';
 
@@ -79,7 +79,8 @@ describe('system mode: a real haven service', function () {
     ensureGroup(adminGroup);
     execFileSync('usermod', ['-aG', adminGroup, admin.name]);
 
-    haven = havenSandbox();
+    // A storage plugin that notes the uid of every process its code runs in.
+    haven = havenSandbox({ HAVEN_PLUGIN_PATH: path.join(FIXTURE_PLUGINS, 'whoami') });
     chmodSync(haven.root, 0o755);
     makeTraversable(REPO_ROOT);
     dir = (name) => path.join(haven.root, name);
@@ -123,6 +124,8 @@ describe('system mode: a real haven service', function () {
       const repo = user === alice ? 'alice-repo' : 'bob-repo';
       const created = await as(user, ['task', 'create', name, '--source', dir(src), '--dest', `local:${dir(repo)}`, '--no-encryption']);
       expect(created.code, created.stderr).to.equal(0);
+      // The provider's advice reaches the client that asked, as in personal mode.
+      expect(created.stderr).to.contain('haven: warning: the destination').and.contain('is on the same drive as');
     }
   });
 
@@ -177,6 +180,21 @@ describe('system mode: a real haven service', function () {
     }
     const history = await asJson<Array<{ startedBy: string; status: string }>>(alice, ['history', 'a-docs']);
     expect(history.map((h) => h.startedBy)).to.deep.equal(['root', admin.name, alice.name]);
+  });
+
+  it("runs a storage plugin's code for a user's task as that user, never in the root service", async () => {
+    mkdirSync(dir('shared'));
+    chmodSync(dir('shared'), 0o1777);
+    const dest = path.join(dir('shared'), 'who-repo');
+    const created = await as(alice, ['task', 'create', 'who', '--source', dir('alice-src'), '--dest', `whoami:${dest}`, '--no-encryption']);
+    expect(created.code, created.stderr).to.equal(0);
+    const run = await as(admin, ['run', 'who']);
+    expect(run.code, run.stderr).to.equal(3);
+    const calls = readFileSync(`${dest}.who`, 'utf8').trim().split('\n');
+    expect(calls.length).to.be.at.least(2);
+    expect(calls.filter((c) => c.startsWith('validate'))).to.not.be.empty;
+    expect(calls.filter((c) => c.startsWith('open'))).to.not.be.empty;
+    expect(calls.every((c) => c.endsWith(` ${alice.uid}`)), calls.join(', ')).to.equal(true);
   });
 
   it("runs a legacy task with the rights of whoever starts it, and with its editor's rights once a user edits it", async () => {

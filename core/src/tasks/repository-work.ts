@@ -40,11 +40,12 @@ import {
   type RestoreResult,
   type SnapshotRepairReport,
 } from '../engine/index.js';
-import { DeniedError } from '../errors.js';
+import { DeniedError, PluginFailedError, UsageError } from '../errors.js';
+import { warn } from '../util/logger.js';
 import { RetryingBlobStore } from '../storage/retrying-store.js';
 import type { RepositoryService } from './repository-access.js';
 import { requireSpace } from './space-check.js';
-import type { Task, TaskOwner } from './task.js';
+import { parseDestination, type Task, type TaskOwner } from './task.js';
 
 export type SnapshotListing = Awaited<ReturnType<typeof listSnapshots>>;
 
@@ -70,7 +71,9 @@ export type RepositoryWork =
   | { op: 'unlock'; all: boolean }
   | { op: 'repairConfig' }
   | { op: 'repairIndex' }
-  | { op: 'repairSnapshots'; dryRun: boolean };
+  | { op: 'repairSnapshots'; dryRun: boolean }
+  /** A destination as its provider validates it (task create/edit); `sources` ask for its advice. */
+  | { op: 'destination'; text: string; sources?: string[] };
 
 /** A backup's outcome as the run record needs it. */
 export interface BackupWorkResult extends Pick<BackupResult, 'snapshotId' | 'files' | 'bytesRead' | 'bytesAdded' | 'errors' | 'skippedSpecial' | 'warnings'> {
@@ -88,12 +91,14 @@ interface WorkResults {
   repairConfig: ConfigRepair;
   repairIndex: IndexRepair;
   repairSnapshots: SnapshotRepairReport;
+  destination: string;
 }
 
 export type WorkResult<W extends RepositoryWork> = WorkResults[W['op']];
 
 export interface WorkRequest<W extends RepositoryWork = RepositoryWork> {
-  task: Task;
+  /** The task worked on (every work but `destination`, which checks one for a task to be). */
+  task?: Task;
   /** Whose rights the work runs with (system mode; personal mode is the user's already). */
   runAs: TaskOwner;
   /** The caller's environment: the repository password and the provider's credentials. */
@@ -129,6 +134,29 @@ function requireWritable(target: string): void {
   }
 }
 
+/** `TYPE:LOCATION` as its provider validates and normalises it; its advice on `sources` is shown as a warning. */
+async function checkDestination(plugins: PluginHost, text: string, sources: string[] | undefined): Promise<string> {
+  const { type, location } = parseDestination(text);
+  if (!type) throw new UsageError(`destination "${text}" must be TYPE:LOCATION, e.g. local:/srv/backup/haven`);
+  const provider = await plugins.storageProvider(type).catch((err: Error & { exitCode?: number }) => {
+    // At creation, an unusable provider is bad input — unless its code failed, which is a
+    // failure of that plugin, not of what the user typed.
+    if (err instanceof PluginFailedError) throw err;
+    throw new UsageError(err.message);
+  });
+  let normalised: string;
+  try {
+    normalised = provider.validateLocation(location);
+  } catch (err) {
+    throw new UsageError(`destination "${text}": ${(err as Error).message}`);
+  }
+  if (sources) {
+    const advice = await provider.adviseOn?.(normalised, sources).catch(() => undefined);
+    if (advice) warn(advice);
+  }
+  return `${type}:${normalised}`;
+}
+
 /** The work itself, in this process. */
 @injectable()
 export class InProcessWork implements WorkPlacement {
@@ -142,7 +170,11 @@ export class InProcessWork implements WorkPlacement {
     return (await this.performAny(request as WorkRequest, events)) as WorkResult<W>;
   }
 
-  private async performAny({ task, env, work }: WorkRequest, events: WorkEvents): Promise<WorkResults[keyof WorkResults]> {
+  private async performAny(request: WorkRequest, events: WorkEvents): Promise<WorkResults[keyof WorkResults]> {
+    const { env, work } = request;
+    if (work.op === 'destination') return checkDestination(this.plugins, work.text, work.sources);
+    const task = request.task;
+    if (!task) throw new Error(`repository work "${work.op}" needs its task`);
     const { signal } = events;
     switch (work.op) {
       case 'backup':

@@ -1,6 +1,7 @@
 /**
  * Task use cases: create, list, show, edit, delete, export, import — with authorization and
- * with the destination checked by its storage provider (which activates that plugin only).
+ * with the destination checked by its storage provider (which activates that plugin only), where
+ * the caller's work runs (repository-work.ts).
  *
  * Every method takes the caller: the service serves whoever asks (the CLI's own user in
  * personal mode; later, each client of the system service), and asks the authorization hook
@@ -10,12 +11,12 @@ import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'inversify';
 import {
   Authorizer as AuthorizerId,
-  PluginHost as PluginHostId,
+  WorkPlacement as WorkPlacementId,
   TaskStore as TaskStoreId,
 } from '../di/service-identifiers.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { Identity } from '../auth/identity.js';
-import type { PluginHost } from '../plugins/plugin-host.js';
+import type { WorkPlacement } from './repository-work.js';
 import type { TaskStore } from './task-store.js';
 import { parseDestination, type Task, type TaskSettings } from './task.js';
 import {
@@ -25,8 +26,7 @@ import {
   validateSources,
   validateTaskName,
 } from './task-validation.js';
-import { PluginFailedError, UsageError } from '../errors.js';
-import { warn } from '../util/logger.js';
+import { UsageError } from '../errors.js';
 
 /** Settings as typed by a user: paths may be relative, anything may be missing on edit. */
 export interface TaskInput {
@@ -60,7 +60,7 @@ export interface TaskService {
   delete(caller: Identity, name: string): Promise<Task>;
   exportTasks(caller: Identity, names: string[]): Promise<TaskExport>;
   /** `TYPE:LOCATION` as its provider normalises it (e.g. a relative folder made absolute). */
-  normalizeDestination(text: string): Promise<string>;
+  normalizeDestination(caller: Identity, text: string): Promise<string>;
   importTasks(caller: Identity, data: unknown, cwd: string): Promise<Task[]>;
 }
 
@@ -84,7 +84,7 @@ export class TaskServiceImpl implements TaskService {
   constructor(
     @inject(TaskStoreId) private readonly store: TaskStore,
     @inject(AuthorizerId) private readonly authorizer: Authorizer,
-    @inject(PluginHostId) private readonly plugins: PluginHost,
+    @inject(WorkPlacementId) private readonly placement: WorkPlacement,
   ) {}
 
   async list(caller: Identity): Promise<Task[]> {
@@ -103,38 +103,25 @@ export class TaskServiceImpl implements TaskService {
     return task;
   }
 
-  async normalizeDestination(text: string): Promise<string> {
-    return this.destination(text, undefined);
+  async normalizeDestination(caller: Identity, text: string): Promise<string> {
+    return this.destination(caller, text, undefined);
   }
 
-  private async destination(text: string, sources: string[] | undefined): Promise<string> {
-    const { type, location } = parseDestination(text);
-    if (!type) throw new UsageError(`destination "${text}" must be TYPE:LOCATION, e.g. local:/srv/backup/haven`);
-    const provider = await this.plugins.storageProvider(type).catch((err: Error & { exitCode?: number }) => {
-      // At creation, an unusable provider is bad input — unless its code failed, which is a
-      // failure of that plugin, not of what the user typed.
-      if (err instanceof PluginFailedError) throw err;
-      throw new UsageError(err.message);
-    });
-    let normalised: string;
-    try {
-      normalised = provider.validateLocation(location);
-    } catch (err) {
-      throw new UsageError(`destination "${text}": ${(err as Error).message}`);
-    }
-    if (sources) {
-      const advice = await provider.adviseOn?.(normalised, sources).catch(() => undefined);
-      if (advice) warn(advice);
-    }
-    return `${type}:${normalised}`;
+  /**
+   * The destination as its provider validates and normalises it. The provider's code runs where
+   * the caller's work runs (system mode: a worker as the caller), never in the root service.
+   */
+  private destination(caller: Identity, text: string, sources: string[] | undefined): Promise<string> {
+    const me = { uid: caller.uid, name: caller.name };
+    return this.placement.perform({ runAs: me, callerUid: caller.uid, env: {}, work: { op: 'destination', text, sources } }, {});
   }
 
-  private async settings(input: TaskInput, base: TaskSettings | undefined, cwd: string): Promise<TaskSettings> {
+  private async settings(caller: Identity, input: TaskInput, base: TaskSettings | undefined, cwd: string): Promise<TaskSettings> {
     const sources = input.sources ? validateSources(input.sources, cwd) : base?.sources;
     if (!sources) throw new UsageError('a task needs at least one --source');
     const destinationText = input.destination ?? base?.destination;
     if (!destinationText) throw new UsageError('a task needs a --dest');
-    const destination = input.destination || !base ? await this.destination(destinationText, sources) : base.destination;
+    const destination = input.destination || !base ? await this.destination(caller, destinationText, sources) : base.destination;
     if (input.noEncryption && input.passwordFile) throw new UsageError('--password-file and --no-encryption exclude each other');
     let encryption = base?.encryption ?? 'password';
     let passwordFile = base?.passwordFile;
@@ -162,7 +149,7 @@ export class TaskServiceImpl implements TaskService {
   async create(caller: Identity, name: string, input: TaskInput, cwd: string): Promise<Task> {
     validateTaskName(name);
     await this.authorizer.require(caller, 'task.create');
-    const settings = await this.settings(input, undefined, cwd);
+    const settings = await this.settings(caller, input, undefined, cwd);
     const now = new Date().toISOString();
     const task: Task = { id: randomUUID(), name, owner: { uid: caller.uid, name: caller.name }, ...settings, createdAt: now, updatedAt: now };
     return this.store.modify((tasks) => {
@@ -177,7 +164,7 @@ export class TaskServiceImpl implements TaskService {
     await this.authorizer.require(caller, 'task.modify', current);
     // Validated here (the provider may be slow); applied below under the store's lock onto the
     // task as it is then, field by field, so two edits at once both keep what they changed.
-    const validated = await this.settings(input, current, cwd);
+    const validated = await this.settings(caller, input, current, cwd);
     return this.store.modify((tasks) => {
       const index = tasks.findIndex((t) => t.id === current.id);
       if (index < 0) throw new UsageError(`task "${name}" was deleted meanwhile`);
@@ -228,6 +215,7 @@ export class TaskServiceImpl implements TaskService {
         validateTaskName(String(t.name));
         if (existing.has(t.name) || prepared.some((p) => p.name === t.name)) throw new UsageError(`a task named "${t.name}" already exists`);
         const settings = await this.settings(
+          caller,
           { sources: t.sources, excludes: t.excludes, destination: t.destination, schedule: t.schedule, retention: t.retention, passwordFile: t.passwordFile, noEncryption: t.encryption === 'none' },
           undefined,
           cwd,
