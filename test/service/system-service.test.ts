@@ -182,6 +182,18 @@ describe('system mode: a real haven service', function () {
     expect(history.map((h) => h.startedBy)).to.deep.equal(['root', admin.name, alice.name]);
   });
 
+  it("checks the paths of a new task with the caller's rights, not the service's", async () => {
+    ownedFolder(dir('root-private'), undefined, { 'secret.txt': 'root\n' });
+    chmodSync(dir('root-private'), 0o700);
+    const hidden = await as(alice, ['task', 'create', 'peek', '--source', path.join(dir('root-private'), 'secret.txt'), '--dest', `local:${dir('alice-repo')}`, '--no-encryption']);
+    expect(hidden.code).to.equal(2);
+    expect(hidden.stderr).to.contain('cannot be reached: permission denied');
+    const password = await as(alice, ['task', 'create', 'peek', '--source', dir('alice-src'), '--dest', `local:${dir('alice-repo')}`, '--password-file', path.join(dir('root-private'), 'secret.txt')]);
+    expect(password.code).to.equal(2);
+    expect(password.stderr).to.contain('is not a readable file');
+    expect(await names(alice)).to.not.include('peek');
+  });
+
   it("runs a storage plugin's code for a user's task as that user, never in the root service", async () => {
     mkdirSync(dir('shared'));
     chmodSync(dir('shared'), 0o1777);

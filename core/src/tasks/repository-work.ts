@@ -1,6 +1,7 @@
 /**
  * The work done on a task's repository once the caller's right to it was granted: back up,
- * list versions, browse, restore, check, unlock, repair. It holds no access rules (the services
+ * list versions, browse, restore, check, unlock, repair — and the check of the paths a task
+ * being created or edited names (its destination through its provider's code). It holds no access rules (the services
  * asked them before) and touches no Haven state (task store, run history): so it can run
  * wherever the operating system should decide what it may read and write.
  *
@@ -45,6 +46,7 @@ import { warn } from '../util/logger.js';
 import { RetryingBlobStore } from '../storage/retrying-store.js';
 import type { RepositoryService } from './repository-access.js';
 import { requireSpace } from './space-check.js';
+import { validatePasswordFile, validateSources } from './task-validation.js';
 import { parseDestination, type Task, type TaskOwner } from './task.js';
 
 export type SnapshotListing = Awaited<ReturnType<typeof listSnapshots>>;
@@ -72,8 +74,29 @@ export type RepositoryWork =
   | { op: 'repairConfig' }
   | { op: 'repairIndex' }
   | { op: 'repairSnapshots'; dryRun: boolean }
-  /** A destination as its provider validates it (task create/edit); `sources` ask for its advice. */
-  | { op: 'destination'; text: string; sources?: string[] };
+  | TaskPathsWork;
+
+/**
+ * What a task being created or edited names, checked with the rights of the user doing it:
+ * sources that exist, a private password file, a destination its provider accepts (and its
+ * advice on the sources). Each given field comes back absolute or normalised.
+ */
+export interface TaskPathsWork {
+  op: 'taskPaths';
+  /** Relative paths are the caller's, from here. */
+  cwd: string;
+  sources?: string[];
+  /** The task's sources when `sources` is not given: what the destination's advice is about. */
+  knownSources?: string[];
+  destination?: string;
+  passwordFile?: string;
+}
+
+export interface TaskPaths {
+  sources?: string[];
+  destination?: string;
+  passwordFile?: string;
+}
 
 /** A backup's outcome as the run record needs it. */
 export interface BackupWorkResult extends Pick<BackupResult, 'snapshotId' | 'files' | 'bytesRead' | 'bytesAdded' | 'errors' | 'skippedSpecial' | 'warnings'> {
@@ -91,13 +114,13 @@ interface WorkResults {
   repairConfig: ConfigRepair;
   repairIndex: IndexRepair;
   repairSnapshots: SnapshotRepairReport;
-  destination: string;
+  taskPaths: TaskPaths;
 }
 
 export type WorkResult<W extends RepositoryWork> = WorkResults[W['op']];
 
 export interface WorkRequest<W extends RepositoryWork = RepositoryWork> {
-  /** The task worked on (every work but `destination`, which checks one for a task to be). */
+  /** The task worked on (every work but `taskPaths`, which checks what a task will name). */
   task?: Task;
   /** Whose rights the work runs with (system mode; personal mode is the user's already). */
   runAs: TaskOwner;
@@ -157,6 +180,13 @@ async function checkDestination(plugins: PluginHost, text: string, sources: stri
   return `${type}:${normalised}`;
 }
 
+async function checkTaskPaths(plugins: PluginHost, work: TaskPathsWork): Promise<TaskPaths> {
+  const sources = work.sources ? validateSources(work.sources, work.cwd) : undefined;
+  const destination = work.destination ? await checkDestination(plugins, work.destination, sources ?? work.knownSources) : undefined;
+  const passwordFile = work.passwordFile ? validatePasswordFile(work.passwordFile, work.cwd) : undefined;
+  return { ...(sources ? { sources } : {}), ...(destination ? { destination } : {}), ...(passwordFile ? { passwordFile } : {}) };
+}
+
 /** The work itself, in this process. */
 @injectable()
 export class InProcessWork implements WorkPlacement {
@@ -172,7 +202,7 @@ export class InProcessWork implements WorkPlacement {
 
   private async performAny(request: WorkRequest, events: WorkEvents): Promise<WorkResults[keyof WorkResults]> {
     const { env, work } = request;
-    if (work.op === 'destination') return checkDestination(this.plugins, work.text, work.sources);
+    if (work.op === 'taskPaths') return checkTaskPaths(this.plugins, work);
     const task = request.task;
     if (!task) throw new Error(`repository work "${work.op}" needs its task`);
     const { signal } = events;

@@ -20,10 +20,8 @@ import type { WorkPlacement } from './repository-work.js';
 import type { TaskStore } from './task-store.js';
 import { parseDestination, type Task, type TaskSettings } from './task.js';
 import {
-  validatePasswordFile,
   validateRetention,
   validateScheduleText,
-  validateSources,
   validateTaskName,
 } from './task-validation.js';
 import { UsageError } from '../errors.js';
@@ -104,33 +102,45 @@ export class TaskServiceImpl implements TaskService {
   }
 
   async normalizeDestination(caller: Identity, text: string): Promise<string> {
-    return this.destination(caller, text, undefined);
+    const me = { uid: caller.uid, name: caller.name };
+    const checked = await this.placement.perform({ runAs: me, callerUid: caller.uid, env: {}, work: { op: 'taskPaths', cwd: '/', destination: text } }, {});
+    return checked.destination!;
   }
 
-  /**
-   * The destination as its provider validates and normalises it. The provider's code runs where
-   * the caller's work runs (system mode: a worker as the caller), never in the root service.
-   */
-  private destination(caller: Identity, text: string, sources: string[] | undefined): Promise<string> {
-    const me = { uid: caller.uid, name: caller.name };
-    return this.placement.perform({ runAs: me, callerUid: caller.uid, env: {}, work: { op: 'destination', text, sources } }, {});
-  }
 
   private async settings(caller: Identity, input: TaskInput, base: TaskSettings | undefined, cwd: string): Promise<TaskSettings> {
-    const sources = input.sources ? validateSources(input.sources, cwd) : base?.sources;
-    if (!sources) throw new UsageError('a task needs at least one --source');
+    if (input.sources?.length === 0 || (!input.sources && !base)) throw new UsageError('a task needs at least one --source');
     const destinationText = input.destination ?? base?.destination;
     if (!destinationText) throw new UsageError('a task needs a --dest');
-    const destination = input.destination || !base ? await this.destination(caller, destinationText, sources) : base.destination;
     if (input.noEncryption && input.passwordFile) throw new UsageError('--password-file and --no-encryption exclude each other');
+    // The paths the task names are checked with the caller's own rights (system mode: in a
+    // worker as them), so the service never tells anyone what exists where only root can look.
+    const checked = await this.placement.perform(
+      {
+        runAs: { uid: caller.uid, name: caller.name },
+        callerUid: caller.uid,
+        env: {},
+        work: {
+          op: 'taskPaths',
+          cwd,
+          sources: input.sources,
+          knownSources: base?.sources,
+          destination: input.destination || !base ? destinationText : undefined,
+          passwordFile: input.noEncryption ? undefined : input.passwordFile,
+        },
+      },
+      {},
+    );
+    const sources = checked.sources ?? base!.sources;
+    const destination = checked.destination ?? base!.destination;
     let encryption = base?.encryption ?? 'password';
     let passwordFile = base?.passwordFile;
     if (input.noEncryption) {
       encryption = 'none';
       passwordFile = undefined;
-    } else if (input.passwordFile) {
+    } else if (checked.passwordFile) {
       encryption = 'password';
-      passwordFile = validatePasswordFile(input.passwordFile, cwd);
+      passwordFile = checked.passwordFile;
     }
     if (base && base.encryption !== encryption) {
       throw new UsageError('a task cannot switch between an encrypted and an unencrypted repository; create a new task');

@@ -34,7 +34,8 @@ export function validateSources(sources: string[], cwd: string): string[] {
     }
     try {
       statSync(absolute);
-    } catch {
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EACCES') throw new UsageError(`source "${source}" cannot be reached: permission denied (a task backs up what its owner can read)`);
       throw new UsageError(`source "${source}" does not exist`);
     }
     return absolute;
