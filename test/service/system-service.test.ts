@@ -369,6 +369,22 @@ describe('system mode: a real haven service', function () {
     });
   });
 
+  it('sees plugins installed, removed, disabled and enabled while it runs', async () => {
+    const ids = async (user: OsUser) => (await asJson<Array<{ id: string; state: string }>>(user, ['plugins', 'list'])).map((p) => `${p.id}:${p.state}`);
+    expect(await ids(alice)).to.not.include('example-dir:ready');
+    const installed = await haven.run(['plugins', 'install', path.join(FIXTURE_PLUGINS, 'example-dir'), '--system']);
+    expect(installed.code, installed.stderr).to.equal(0);
+    expect(await ids(alice)).to.include('example-dir:ready');
+    const off = await as(admin, ['plugins', 'disable', 'example-dir']);
+    expect(off.code, off.stderr).to.equal(0);
+    expect(await ids(bob)).to.include('example-dir:disabled');
+    expect((await as(bob, ['plugins', 'enable', 'example-dir'])).code).to.equal(5);
+    expect((await as(admin, ['plugins', 'enable', 'example-dir'])).code).to.equal(0);
+    const removed = await haven.run(['plugins', 'uninstall', 'example-dir', '--system']);
+    expect(removed.code, removed.stderr).to.equal(0);
+    expect((await ids(alice)).some((p) => p.startsWith('example-dir:'))).to.equal(false);
+  });
+
   it('serves one user alone with "haven service --user": their commands go through it, into their own state', async () => {
     const runtime = ownedFolder(dir('alice-runtime'), alice);
     const home = dir(`personal-${alice.name}`);

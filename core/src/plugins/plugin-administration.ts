@@ -45,7 +45,7 @@ export class PluginAdministrationImpl implements PluginAdministration {
       settings.disabledPlugins = settings.disabledPlugins.filter((d) => d.id !== id);
       if (!enabled) settings.disabledPlugins.push({ id, by: caller.name, at: new Date().toISOString() });
     });
-    this.plugins.reset();
+    await this.plugins.reset();
     return this.plugins.info(id);
   }
 
@@ -60,7 +60,7 @@ export class PluginAdministrationImpl implements PluginAdministration {
   async install(caller: Identity, source: string, options: { system: boolean; force: boolean }): Promise<InstalledPlugin & { info?: PluginInfo }> {
     const installed = await installPlugin(source, await this.folder(caller, options.system), { force: options.force });
     // What Haven now makes of it: another plugin may still shadow it or claim its provider type.
-    this.plugins.reset();
+    await this.plugins.reset();
     const info = (await this.plugins.list()).find((p) => p.dir === installed.dir);
     return { ...installed, info };
   }

@@ -3,6 +3,7 @@
  * code only when one of its contributions is first needed (lazy activation), and keeps a
  * plugin that fails to load from taking the rest down.
  */
+import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inject, injectable } from 'inversify';
@@ -85,8 +86,12 @@ export interface PluginHost {
   activateOnStartup(): Promise<void>;
   /** Deactivates every active plugin and undoes its registrations. */
   deactivateAll(): Promise<void>;
-  /** Forgets what was loaded, so the next call re-reads manifests and settings. */
-  reset(): void;
+  /**
+   * Deactivates what is active and forgets what was loaded, so the next call re-reads manifests
+   * and settings. (Also done by itself when a plugin folder or the settings changed on disk: a
+   * long-running service sees plugins installed, removed, enabled or disabled by others.)
+   */
+  reset(): Promise<void>;
 }
 
 @injectable()
@@ -107,8 +112,24 @@ export class PluginHostImpl implements PluginHost {
     this.secrets = new SecretStore(paths);
   }
 
-  reset(): void {
+  async reset(): Promise<void> {
+    await this.deactivateAll();
     this.entries = undefined;
+    this.builtFrom = undefined;
+  }
+
+  /** What the loaded entries were read from: the plugin folders' and the settings file's change times. */
+  private builtFrom?: string;
+
+  private onDisk(): string {
+    const files = [...this.paths.pluginFolders.map((f) => f.dir), this.paths.systemSettingsFile];
+    return files.map((file) => {
+      try {
+        return String(statSync(file).mtimeMs);
+      } catch {
+        return '-';
+      }
+    }).join(' ');
   }
 
   async list(): Promise<PluginInfo[]> {
@@ -190,8 +211,13 @@ export class PluginHostImpl implements PluginHost {
     }
   }
 
-  private load(): Promise<Map<string, PluginEntry>> {
-    this.entries ??= this.build();
+  private async load(): Promise<Map<string, PluginEntry>> {
+    const now = this.onDisk();
+    if (this.entries && this.builtFrom !== now) await this.reset();
+    if (!this.entries) {
+      this.builtFrom = now;
+      this.entries = this.build();
+    }
     return this.entries;
   }
 
