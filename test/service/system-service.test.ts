@@ -369,6 +369,36 @@ describe('system mode: a real haven service', function () {
     });
   });
 
+  it('answers exactly as personal mode does: output, messages and exit codes', async () => {
+    const home = ownedFolder(dir('alice-personal-mode'), alice);
+    const personal = (args: string[]) => haven.run(args, { user: alice, env: { HAVEN_SOCKET: dir('no-service-here.sock'), HAVEN_HOME: home } });
+    const system = (args: string[]) => as(alice, args);
+    const cases = [
+      ['task', 'show', 'nope'],
+      ['run', 'nope'],
+      ['task', 'create', 'x', '--source', '/nonexistent-source', '--dest', 'local:/tmp/x', '--no-encryption'],
+      ['task', 'create', 'x', '--source', dir('alice-src'), '--dest', 'bogus:/x', '--no-encryption'],
+      ['task', 'create', 'x', '--source', dir('alice-src'), '--dest', 'local:relative/x', '--password-file', dir('alice-src'), '--no-encryption'],
+      ['history', 'nope', '--json'],
+    ];
+    for (const args of cases) {
+      const [p, s] = [await personal(args), await system(args)];
+      expect([s.code, s.stdout, s.stderr], args.join(' ')).to.deep.equal([p.code, p.stdout, p.stderr]);
+      expect(p.code, args.join(' ')).to.not.equal(0);
+    }
+    // The same task, run in each mode: the same record (but for ids, times and places).
+    ownedFolder(dir('alice-repo-personal'), alice);
+    ownedFolder(dir('alice-repo-system'), alice);
+    const record = async (mode: typeof personal, repo: string) => {
+      const created = await mode(['task', 'create', 'twin', '--source', dir('alice-src'), '--dest', `local:${dir(repo)}`, '--no-encryption']);
+      expect(created.code, created.stderr).to.equal(0);
+      const run = await mode(['run', 'twin', '--json']);
+      const r = JSON.parse(run.stdout);
+      return { code: run.code, keys: Object.keys(r).sort(), status: r.status, files: r.files, errors: r.errors, stderr: run.stderr };
+    };
+    expect(await record(system, 'alice-repo-system')).to.deep.equal(await record(personal, 'alice-repo-personal'));
+  });
+
   it('sees plugins installed, removed, disabled and enabled while it runs', async () => {
     const ids = async (user: OsUser) => (await asJson<Array<{ id: string; state: string }>>(user, ['plugins', 'list'])).map((p) => `${p.id}:${p.state}`);
     expect(await ids(alice)).to.not.include('example-dir:ready');
