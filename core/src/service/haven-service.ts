@@ -35,6 +35,9 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
+/** How long a connection may stay open without its request line. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 function isRequest(value: unknown): value is Request {
   const r = value as Request;
   return (
@@ -73,6 +76,10 @@ export async function startHavenService(s: Services, options: ServiceOptions): P
       socket.end();
     };
     socket.on('error', () => undefined);
+    // A client that connects and says nothing is not kept waiting on forever.
+    socket.setTimeout(REQUEST_TIMEOUT_MS, () => {
+      if (!started) socket.destroy();
+    });
     // A client that goes away (killed, or its connection broken) cancels its operation.
     socket.on('close', () => abort.abort(new InterruptedError('the client went away')));
     readLines(
@@ -84,6 +91,7 @@ export async function startHavenService(s: Services, options: ServiceOptions): P
           return;
         }
         started = true;
+        socket.setTimeout(0);
         const entry = { abort, done: Promise.resolve() };
         entry.done = answer(socket, line, abort.signal).then(
           (result) => {
