@@ -3,6 +3,7 @@
  * monthly D HH:MM, every N minutes|hours, cron "EXPR", on-connect. Tasks store the text; the
  * scheduler works from the parsed form.
  */
+import { CronExpressionParser } from 'cron-parser';
 import { UsageError } from '../errors.js';
 
 export type ScheduleSpec =
@@ -16,6 +17,13 @@ export type ScheduleSpec =
   | { kind: 'on-connect' };
 
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+const DAY_NAMES = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+
+/** A day by its three-letter abbreviation or its full English name; -1 for anything else. */
+function dayNumber(text: string): number {
+  const t = text.toLowerCase();
+  return Math.max(DAYS.indexOf(t), DAY_NAMES.indexOf(t));
+}
 
 function parseTime(text: string | undefined, spec: string): { hour: number; minute: number } {
   const m = /^(\d{1,2}):(\d{2})$/.exec(text ?? '');
@@ -37,8 +45,10 @@ export function parseSchedule(spec: string): ScheduleSpec {
       return { kind: 'daily', ...parseTime(rest[0], spec) };
     case 'weekly': {
       if (rest.length !== 2) break;
-      const days = rest[0].toLowerCase().split(',').map((d) => DAYS.indexOf(d.slice(0, 3)));
-      if (days.some((d) => d < 0)) throw new UsageError(`schedule "${spec}": days are mon,tue,wed,thu,fri,sat,sun`);
+      const names = rest[0].split(',');
+      const unknown = names.find((d) => dayNumber(d) < 0);
+      if (unknown !== undefined) throw new UsageError(`schedule "${spec}": "${unknown}" is not a day; days are mon,tue,wed,thu,fri,sat,sun (or their full names)`);
+      const days = names.map(dayNumber);
       return { kind: 'weekly', days: [...new Set(days)].sort(), ...parseTime(rest[1], spec) };
     }
     case 'monthly': {
@@ -57,8 +67,14 @@ export function parseSchedule(spec: string): ScheduleSpec {
     case 'cron': {
       const expression = rest.join(' ').replace(/^"(.*)"$/, '$1');
       const fields = expression.split(' ');
-      if (fields.length < 5 || fields.length > 6 || !fields.every((f) => /^[\d*/,\-A-Za-z?LW#]+$/.test(f))) {
-        throw new UsageError(`schedule "${spec}": a cron expression has 5 or 6 fields, e.g. cron "30 2 * * 1-5"`);
+      if (fields.length !== 5 || !fields.every((f) => /^[\d*/,\-A-Za-z?LW#]+$/.test(f))) {
+        throw new UsageError(`schedule "${spec}": a cron expression has 5 fields (minute hour day-of-month month day-of-week), e.g. cron "30 2 * * 1-5"`);
+      }
+      try {
+        // Ranges, names and steps, as the scheduler will read them.
+        CronExpressionParser.parse(expression, { strict: false });
+      } catch (err) {
+        throw new UsageError(`schedule "${spec}": ${(err as Error).message}`);
       }
       return { kind: 'cron', expression };
     }
