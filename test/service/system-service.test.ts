@@ -118,7 +118,7 @@ describe('system mode: a real haven service', function () {
       tasks: [legacy('9d0c1c1e-0000-4000-8000-000000000001', 'shared-legacy', 'legacy-repo1'), legacy('9d0c1c1e-0000-4000-8000-000000000002', 'adopt-legacy', 'legacy-repo2')],
     }), { mode: 0o600 });
 
-    service = await startService(haven);
+    service = await startService(haven, { args: ['--grace', '0'] });
     for (const [user, name] of [[alice, 'a-docs'], [bob, 'b-docs']] as const) {
       const src = user === alice ? 'alice-src' : 'bob-src';
       const repo = user === alice ? 'alice-repo' : 'bob-repo';
@@ -148,6 +148,11 @@ describe('system mode: a real haven service', function () {
     expect(JSON.parse(readFileSync(path.join(haven.env.HAVEN_HOME!, 'tasks.json'), 'utf8')).tasks.map((t: { name: string }) => t.name)).to.include.members(['a-docs', 'b-docs']);
     for (const user of [alice, bob, admin]) expect(readdirSync(dir(`personal-${user.name}`)), user.name).to.deep.equal([]);
     expect(service!.log()).to.contain(`${alice.name} (uid ${alice.uid}, pid `).and.contain('task.create');
+    // A task on a schedule, for the last test: by then the service has run it by itself.
+    ownedFolder(dir('bob-minutely-repo'), bob);
+    const minutely = await as(bob, ['task', 'create', 'minutely', '--source', dir('bob-src'), '--dest', `local:${dir('bob-minutely-repo')}`, '--no-encryption', '--schedule', 'every 1 minutes']);
+    expect(minutely.code, minutely.stderr).to.equal(0);
+    expect(minutely.stdout).to.match(/schedule: +every 1 minutes \(next run \d{4}-\d\d-\d\d \d\d:\d\d\)/);
   });
 
   it("refuses an administrator's edit or delete of another user's task (exit 5, naming its owner)", async () => {
@@ -274,7 +279,7 @@ describe('system mode: a real haven service', function () {
     const node = nodeAs(bob);
     const out = execFileSync(node[0], [...node.slice(1), '-e', script, JSON.stringify(requests), service!.socket], { encoding: 'utf8' });
     const [list, disable, del] = out.trim().split('\n').map((l) => JSON.parse(l));
-    expect(list.result.map((t: { name: string }) => t.name).sort()).to.deep.equal(['b-docs', 'shared-legacy']);
+    expect(list.result.map((t: { name: string }) => t.name).sort()).to.deep.equal(['b-docs', 'minutely', 'shared-legacy']);
     expect(disable.error.exitCode).to.equal(5);
     expect(disable.error.message).to.contain('only an administrator');
     expect(del.error.message).to.contain('no task named "a-docs"');
@@ -351,7 +356,49 @@ describe('system mode: a real haven service', function () {
       expect(again.code, again.stderr).to.equal(0);
     });
 
+    it("never overlaps two runs of a task: the second is refused (exit 4) or waits with --wait; the task's before command runs as its owner", async () => {
+      const go = dir('go-held');
+      const uidFile = path.join(dir('alice-out'), 'before-uid');
+      // The before command holds the run until the test lets it go.
+      const hold = `id -u > ${uidFile}; while [ ! -e ${go} ]; do sleep 0.05; done`;
+      ownedFolder(dir('held-repo'), alice);
+      const created = await as(alice, ['task', 'create', 'held', '--source', dir('alice-src'), '--dest', `local:${dir('held-repo')}`, '--no-encryption', '--before', hold]);
+      expect(created.code, created.stderr).to.equal(0);
+      const first = as(alice, ['run', 'held', '--json']);
+      await until('the before command to run', () => existsSync(uidFile));
+      expect(readFileSync(uidFile, 'utf8').trim()).to.equal(String(alice.uid));
+      const second = await as(alice, ['run', 'held']);
+      expect(second.code).to.equal(4);
+      expect(second.stdout).to.contain('skipped').and.contain('is already running');
+      const waiting = as(alice, ['run', 'held', '--wait', '--json']);
+      await new Promise((r) => setTimeout(r, 1500));
+      writeFileSync(go, '');
+      const [one, two] = await Promise.all([first, waiting]);
+      expect([one.code, two.code], one.stderr + two.stderr).to.deep.equal([3, 3]);
+      expect(Date.parse(JSON.parse(two.stdout).startedAt)).to.be.at.least(Date.parse(JSON.parse(one.stdout).finishedAt));
+    });
+
     // Last: it stops the service.
+    it('runs tasks by themselves on their schedule, as their owner, and lists when they run next', async () => {
+      await until('a scheduled run of "minutely"', () => {
+        const file = path.join(haven.env.HAVEN_HOME!, 'tasks.json');
+        const id = JSON.parse(readFileSync(file, 'utf8')).tasks.find((t: { name: string }) => t.name === 'minutely').id;
+        const dirOf = path.join(haven.env.HAVEN_HOME!, 'history');
+        return readdirSync(dirOf).some((f) => {
+          const r = JSON.parse(readFileSync(path.join(dirOf, f), 'utf8'));
+          return r.taskId === id && r.trigger === 'schedule' && r.status !== 'running';
+        });
+      }, 90_000);
+      const [run] = await asJson<Array<{ trigger: string; status: string; startedBy: string }>>(bob, ['history', 'minutely', '--limit', '1']);
+      expect([run.trigger, run.status]).to.deep.equal(['schedule', 'success']);
+      expect(statSync(path.join(dir('bob-minutely-repo'), 'config')).uid).to.equal(bob.uid);
+      const listing = await asJson<{ schedulerRunning: boolean; tasks: Array<{ name: string; next: string | null }> }>(bob, ['schedule']);
+      expect(listing.schedulerRunning).to.equal(true);
+      const next = Date.parse(listing.tasks.find((t) => t.name === 'minutely')!.next!);
+      expect(next - Date.now()).to.be.within(-5_000, 61_000);
+      expect(listing.tasks.map((t) => t.name)).to.not.include('a-docs');
+    });
+
     it('stops on SIGTERM: a running run is cancelled and recorded, its worker ends, the service exits 0', async () => {
       await bigTask('big3');
       const { done } = await startRun('big3');
@@ -359,13 +406,13 @@ describe('system mode: a real haven service', function () {
       expect(code).to.equal(0);
       const stopped = await done;
       expect(stopped.code).to.equal(130);
-      expect(stopped.stdout).to.contain('the Haven service is stopping');
+      expect(stopped.stdout).to.contain('service stopped');
       expect(workersOf(service!.pid, alice.uid)).to.deep.equal([]);
       // The service is gone (its socket with it): root reads its state directly.
       expect(existsSync(service!.socket)).to.equal(false);
       const [last] = await haven.json<Array<{ status: string; reason: string }>>(['history', 'big3', '--limit', '1']);
       expect(last.status).to.equal('failed');
-      expect(last.reason).to.contain('the Haven service is stopping');
+      expect(last.reason).to.contain('service stopped');
     });
   });
 

@@ -17,6 +17,7 @@ import { registerNotYetCommands } from './commands/not-yet.js';
 import { registerUnlockCommand } from './commands/unlock.js';
 import { registerRepairCommand } from './commands/repair.js';
 import { registerServiceCommand } from './commands/service.js';
+import { registerScheduleCommand } from './commands/schedule.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.SUCCESS;
@@ -52,6 +53,7 @@ export async function main(argv: string[]): Promise<number> {
   registerPluginCommands(program, action);
   registerNotYetCommands(program, action);
   registerServiceCommand(program, action);
+  registerScheduleCommand(program, action);
 
   try {
     await program.parseAsync(argv.filter((a) => a !== '--debug'), { from: 'user' });

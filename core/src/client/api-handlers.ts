@@ -6,8 +6,22 @@
 import type { Caller } from '../auth/caller.js';
 import type { Services } from '../cli/cli-context.js';
 import type { CallOptions, HavenApi, Method, ParamsOf, ResultOf } from './haven-api.js';
+import type { Task } from '../tasks/task.js';
+import { parseSchedule } from '../schedule/schedule-spec.js';
+import { nextDue } from '../schedule/occurrences.js';
 
-type Handlers = { [M in Method]: (s: Services, caller: Caller, params: HavenApi[M]['params'], options: CallOptions) => Promise<HavenApi[M]['result']> };
+/** What the service adds to a call: its scheduler's plan (personal mode has none). */
+export interface HandlerContext extends CallOptions {
+  nextRuns?: () => Map<string, Date | null>;
+}
+
+type Handlers = { [M in Method]: (s: Services, caller: Caller, params: HavenApi[M]['params'], options: HandlerContext) => Promise<HavenApi[M]['result']> };
+
+/** When a task runs next: the scheduler's plan where one runs, else computed from its schedule. */
+function nextRunOf(task: Task, o: HandlerContext): string | null {
+  const next = o.nextRuns ? o.nextRuns().get(task.id) ?? null : nextDue(parseSchedule(task.schedule), new Date());
+  return next ? next.toISOString() : null;
+}
 
 const handlers: Handlers = {
   'task.list': (s, caller) => s.tasks.list(caller),
@@ -20,8 +34,19 @@ const handlers: Handlers = {
   'task.normalizeDestination': (s, caller, p) => s.tasks.normalizeDestination(caller, p.text),
   run: async (s, caller, p, o) => {
     const task = await s.tasks.find(caller, p.name);
-    const { record, error } = await s.runs.run(caller, task, { trigger: 'manual', onProgress: o.onProgress, signal: o.signal, ignoreFreeSpace: p.ignoreFreeSpace, newRepository: p.newRepository });
+    const { record, error } = await s.runs.run(caller, task, { trigger: 'manual', onProgress: o.onProgress, signal: o.signal, ignoreFreeSpace: p.ignoreFreeSpace, newRepository: p.newRepository, wait: p.wait });
     return { record, ...(error ? { error: { message: error.message, exitCode: error.exitCode } } : {}) };
+  },
+  schedule: async (s, caller, _p, o) => {
+    const tasks = await s.tasks.list(caller);
+    const last = await s.history.list({ taskIds: tasks.map((t) => t.id) });
+    return {
+      schedulerRunning: o.nextRuns !== undefined,
+      tasks: tasks.map((t) => {
+        const run = last.find((r) => r.taskId === t.id);
+        return { name: t.name, schedule: t.schedule, next: nextRunOf(t, o), lastRun: run ? { status: run.status, trigger: run.trigger, startedAt: run.startedAt } : null };
+      }),
+    };
   },
   history: async (s, caller, p) => {
     const taskIds = p.name ? [(await s.tasks.get(caller, p.name)).id] : (await s.tasks.list(caller)).map((t) => t.id);
@@ -40,6 +65,6 @@ const handlers: Handlers = {
   'plugins.setEnabled': (s, caller, p) => s.pluginAdmin.setEnabled(caller, p.id, p.enabled),
 };
 
-export function handle<M extends Method>(s: Services, caller: Caller, method: M, params: ParamsOf<M>, options: CallOptions): Promise<ResultOf<M>> {
-  return (handlers[method] as (s: Services, caller: Caller, params: ParamsOf<M>, options: CallOptions) => Promise<ResultOf<M>>)(s, caller, params, options);
+export function handle<M extends Method>(s: Services, caller: Caller, method: M, params: ParamsOf<M>, options: HandlerContext): Promise<ResultOf<M>> {
+  return (handlers[method] as (s: Services, caller: Caller, params: ParamsOf<M>, options: HandlerContext) => Promise<ResultOf<M>>)(s, caller, params, options);
 }

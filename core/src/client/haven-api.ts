@@ -34,7 +34,8 @@ export interface HavenApi {
   'task.export': { params: { names: string[] }; result: TaskExport };
   'task.import': { params: { data: unknown; cwd: string }; result: Task[] };
   'task.normalizeDestination': { params: { text: string }; result: string };
-  run: { params: { name: string; ignoreFreeSpace?: boolean; newRepository?: boolean }; result: RunReply };
+  run: { params: { name: string; ignoreFreeSpace?: boolean; newRepository?: boolean; wait?: boolean }; result: RunReply };
+  schedule: { params: Record<string, never>; result: ScheduleListing };
   history: { params: { name?: string; limit?: number }; result: RunRecord[] };
   snapshots: { params: { name: string }; result: SnapshotListing };
   ls: { params: { name: string; snapshot: string; dir?: string }; result: EntryInfo[] };
@@ -60,6 +61,13 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** `haven schedule`: when each task the caller can see runs next. */
+export interface ScheduleListing {
+  /** Whether a scheduler serves these tasks (a service runs); if not, nothing starts by itself. */
+  schedulerRunning: boolean;
+  tasks: Array<{ name: string; schedule: string; next: string | null; lastRun: { status: string; trigger: string; startedAt: string } | null }>;
+}
+
 /** One interface, two transports. */
 export interface HavenClient {
   call<M extends Method>(method: M, params: ParamsOf<M>, options?: CallOptions): Promise<ResultOf<M>>;
@@ -67,6 +75,6 @@ export interface HavenClient {
 
 export const METHODS: ReadonlySet<string> = new Set<Method>([
   'task.list', 'task.get', 'task.create', 'task.edit', 'task.delete', 'task.export', 'task.import', 'task.normalizeDestination',
-  'run', 'history', 'snapshots', 'ls', 'restore', 'check', 'unlock', 'repair.config', 'repair.index', 'repair.snapshots',
+  'run', 'schedule', 'history', 'snapshots', 'ls', 'restore', 'check', 'unlock', 'repair.config', 'repair.index', 'repair.snapshots',
   'plugins.list', 'plugins.info', 'plugins.setEnabled',
 ]);

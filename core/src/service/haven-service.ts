@@ -27,13 +27,23 @@ export interface ServiceOptions {
   onlyUid?: number;
   /** Where a line per request goes (no parameters, no environment: they may carry secrets). */
   log?: (line: string) => void;
+  /** The scheduler's plan, for `haven schedule`. */
+  nextRuns?: () => Map<string, Date | null>;
+  /** Called after each successful request (the scheduler plans again after task changes). */
+  afterRequest?: (method: Method) => void;
 }
 
 export interface RunningService {
   readonly socketPath: string;
-  /** Stops accepting, cancels what is running, and waits for it to end. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting; lets what is running end within `graceMs`, then cancels it (each run is
+   * recorded as failed, "service stopped"), and waits for it to end.
+   */
+  close(graceMs?: number): Promise<void>;
 }
+
+/** The reason of work cancelled because the service stops. */
+export const STOPPED = 'service stopped';
 
 /** How long a connection may stay open without its request line. */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -97,6 +107,7 @@ export async function startHavenService(s: Services, options: ServiceOptions): P
           (result) => {
             writeLine(socket, { result: result ?? null });
             socket.end();
+            options.afterRequest?.((line as Request).method as Method);
           },
           fail,
         ).finally(() => running.delete(entry));
@@ -129,6 +140,7 @@ export async function startHavenService(s: Services, options: ServiceOptions): P
       handle(s, caller, method, line.params as ParamsOf<typeof method>, {
         signal,
         onProgress: (progress) => writeLine(socket, { progress }),
+        nextRuns: options.nextRuns,
       }),
     );
   }
@@ -146,10 +158,13 @@ export async function startHavenService(s: Services, options: ServiceOptions): P
 
   return {
     socketPath: options.socketPath,
-    async close() {
-      // Stop accepting, cancel what runs (each run is recorded as interrupted), wait for it.
+    async close(graceMs = 0) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const r of running) r.abort.abort(new InterruptedError('the Haven service is stopping'));
+      const ended = Promise.all([...running].map((r) => r.done.catch(() => undefined)));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ended, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+      for (const r of running) r.abort.abort(new InterruptedError(STOPPED));
       await Promise.all([...running].map((r) => r.done.catch(() => undefined)));
       await closed;
     },

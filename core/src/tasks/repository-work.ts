@@ -47,6 +47,7 @@ import { RetryingBlobStore } from '../storage/retrying-store.js';
 import type { RepositoryService } from './repository-access.js';
 import { requireSpace } from './space-check.js';
 import { validatePasswordFile, validateSources } from './task-validation.js';
+import { runShellCommand, type CommandOutcome } from './task-commands.js';
 import { parseDestination, type Task, type TaskOwner } from './task.js';
 
 export type SnapshotListing = Awaited<ReturnType<typeof listSnapshots>>;
@@ -74,7 +75,9 @@ export type RepositoryWork =
   | { op: 'repairConfig' }
   | { op: 'repairIndex' }
   | { op: 'repairSnapshots'; dryRun: boolean }
-  | TaskPathsWork;
+  | TaskPathsWork
+  /** One of the task's own commands (--before, --after, --notify-command), with HAVEN_* variables. */
+  | { op: 'command'; command: string; variables: Record<string, string>; stdin?: string };
 
 /**
  * What a task being created or edited names, checked with the rights of the user doing it:
@@ -115,6 +118,7 @@ interface WorkResults {
   repairIndex: IndexRepair;
   repairSnapshots: SnapshotRepairReport;
   taskPaths: TaskPaths;
+  command: CommandOutcome;
 }
 
 export type WorkResult<W extends RepositoryWork> = WorkResults[W['op']];
@@ -203,6 +207,10 @@ export class InProcessWork implements WorkPlacement {
   private async performAny(request: WorkRequest, events: WorkEvents): Promise<WorkResults[keyof WorkResults]> {
     const { env, work } = request;
     if (work.op === 'taskPaths') return checkTaskPaths(this.plugins, work);
+    if (work.op === 'command') {
+      // The user's own environment (personal mode) or the worker's (system mode), plus the run's variables.
+      return runShellCommand(work.command, { env: { ...process.env, ...work.variables }, stdin: work.stdin, signal: events.signal });
+    }
     const task = request.task;
     if (!task) throw new Error(`repository work "${work.op}" needs its task`);
     const { signal } = events;

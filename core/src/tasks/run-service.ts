@@ -26,6 +26,7 @@ import { ExitCode, HavenError, SkippedError, UsageError } from '../errors.js';
 import { tryLock } from '../util/file-lock.js';
 import { RECENT_RUNS } from './space-check.js';
 import { parseDestination, runAsOf, type Task } from './task.js';
+import { describeOutcome } from './task-commands.js';
 import { isSystemRoot } from './task-validation.js';
 
 export interface RunOptions {
@@ -37,6 +38,8 @@ export interface RunOptions {
   ignoreFreeSpace?: boolean;
   /** Starts a new repository even though this task made versions at its destination before. */
   newRepository?: boolean;
+  /** When the task is running already, wait for that run to end (else: skipped, exit 4). */
+  wait?: boolean;
 }
 
 /**
@@ -91,7 +94,7 @@ export class RunServiceImpl implements RunService {
       errors: [],
     };
     let error: HavenError | undefined;
-    const guard = await tryLock(path.join(this.paths.home, 'locks', `task-${task.id}.lock`), `run of task ${task.name}`);
+    const guard = await this.overlapGuard(task, options);
     try {
       if ('heldBy' in guard) {
         throw new SkippedError(`task "${task.name}" is already running (process ${guard.heldBy.pid}, since ${guard.heldBy.since})`);
@@ -112,10 +115,26 @@ export class RunServiceImpl implements RunService {
     } finally {
       if ('release' in guard) await guard.release();
     }
+    if (record.status === 'failed' && task.commands?.notify) {
+      // Told of the failure with the record as it will be kept (not cancelled with the run).
+      const notify = await this.command(caller, task, record, task.commands.notify, {}, undefined, JSON.stringify({ ...record, finishedAt: new Date().toISOString() })).catch((err: Error) => err);
+      const failure = notify instanceof Error ? notify.message : notify.code === 0 ? undefined : describeOutcome(notify);
+      if (failure) (record.warnings ??= []).push(`notify command failed (${failure})`);
+    }
     record.finishedAt = new Date().toISOString();
     await this.history.record(record);
     if (this.hooks.schedule.afterRun.isUsed()) await this.hooks.schedule.afterRun.promise(record);
     return { record, error };
+  }
+
+  /** The task's run lock; with `wait`, polled until the running run ends (or the wait is aborted). */
+  private async overlapGuard(task: Task, options: RunOptions): ReturnType<typeof tryLock> {
+    const file = path.join(this.paths.home, 'locks', `task-${task.id}.lock`);
+    for (;;) {
+      const guard = await tryLock(file, `run of task ${task.name}`);
+      if ('release' in guard || !options.wait || options.signal?.aborted) return guard;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   }
 
   private async execute(caller: Caller, task: Task, record: RunRecord, options: RunOptions, latestRuns: RunRecord[]): Promise<void> {
@@ -124,10 +143,42 @@ export class RunServiceImpl implements RunService {
     // Plugins that watch every run (schedule hooks) must be active before the veto.
     await this.plugins.activateForRun();
     const request: RunRequest = { taskId: task.id, task: task.name, trigger: options.trigger, destination: parseDestination(task.destination) };
+    if (options.trigger !== 'manual' && this.hooks.schedule.runDue.isUsed()) await this.hooks.schedule.runDue.promise(request);
     if (this.hooks.schedule.shouldStartRun.isUsed()) {
       const veto = await this.hooks.schedule.shouldStartRun.promise(request);
       if (veto) throw new SkippedError(`run vetoed by ${veto.by}: ${veto.reason}`);
     }
+    const commands = task.commands ?? {};
+    if (commands.before) {
+      const before = await this.command(caller, task, record, commands.before, {}, options.signal);
+      if (before.code !== 0) throw new HavenError(`the task's before command failed (${describeOutcome(before)}); nothing was backed up`);
+    }
+    try {
+      await this.backup(caller, task, record, options, latestRuns);
+    } finally {
+      if (commands.after && !options.signal?.aborted) {
+        const after = await this.command(caller, task, record, commands.after, { HAVEN_RUN_STATUS: record.status }, options.signal).catch((err: Error) => err);
+        const failure = after instanceof Error ? after.message : after.code === 0 ? undefined : describeOutcome(after);
+        if (failure) (record.warnings ??= []).push(`after command failed (${failure})`);
+      }
+    }
+  }
+
+  /** One of the task's commands, run where and as whom its backup runs. */
+  private command(caller: Caller, task: Task, record: RunRecord, command: string, variables: Record<string, string>, signal: AbortSignal | undefined, stdin?: string) {
+    return this.placement.perform(
+      {
+        task,
+        runAs: runAsOf(task, caller),
+        env: caller.env,
+        callerUid: caller.uid,
+        work: { op: 'command', command, variables: { HAVEN_TASK: task.name, HAVEN_RUN_ID: record.id, HAVEN_TRIGGER: record.trigger, ...variables }, stdin },
+      },
+      { signal },
+    );
+  }
+
+  private async backup(caller: Caller, task: Task, record: RunRecord, options: RunOptions, latestRuns: RunRecord[]): Promise<void> {
     const result = await this.placement.perform(
       {
         task,

@@ -18,7 +18,7 @@ import type { Authorizer } from '../auth/authorizer.js';
 import type { Identity } from '../auth/identity.js';
 import type { WorkPlacement } from './repository-work.js';
 import type { TaskStore } from './task-store.js';
-import { parseDestination, type Task, type TaskSettings } from './task.js';
+import { parseDestination, type Task, type TaskCommands, type TaskSettings } from './task.js';
 import {
   validateRetention,
   validateScheduleText,
@@ -35,6 +35,8 @@ export interface TaskInput {
   retention?: Task['retention'];
   passwordFile?: string;
   noEncryption?: boolean;
+  /** Each given command replaces the task's; an empty one removes it. */
+  commands?: TaskCommands;
 }
 
 export interface TaskExport {
@@ -62,6 +64,16 @@ export interface TaskService {
   importTasks(caller: Identity, data: unknown, cwd: string): Promise<Task[]>;
 }
 
+/** An import file's commands, checked: strings only. */
+function validCommands(value: unknown): TaskCommands | undefined {
+  if (value === undefined) return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v !== 'object' || v === null || Object.entries(v).some(([k, c]) => !['before', 'after', 'notify'].includes(k) || typeof c !== 'string')) {
+    throw new UsageError('"commands" must be an object of "before", "after" and "notify" command texts');
+  }
+  return v as TaskCommands;
+}
+
 /** `fresh` with the fields `input` gave, as validated: an edit changes only what was given. */
 function changedSettings(fresh: Task, validated: TaskSettings, input: TaskInput): TaskSettings {
   const encryptionGiven = input.noEncryption || input.passwordFile !== undefined;
@@ -74,7 +86,24 @@ function changedSettings(fresh: Task, validated: TaskSettings, input: TaskInput)
     retention: input.retention ? validateRetention({ ...fresh.retention, ...input.retention }) : fresh.retention,
     encryption: encryptionGiven ? validated.encryption : fresh.encryption,
     ...(passwordFile ? { passwordFile } : {}),
+    ...withCommands(mergeCommands(fresh.commands, input.commands)),
   };
+}
+
+/** `base`'s commands with the given ones replacing theirs (an empty text removes one). */
+function mergeCommands(base: TaskCommands | undefined, given: TaskCommands | undefined): TaskCommands {
+  const merged: TaskCommands = { ...base };
+  for (const key of ['before', 'after', 'notify'] as const) {
+    const value = given?.[key];
+    if (value === undefined) continue;
+    if (value.trim() === '') delete merged[key];
+    else merged[key] = value;
+  }
+  return merged;
+}
+
+function withCommands(commands: TaskCommands): { commands?: TaskCommands } {
+  return Object.keys(commands).length ? { commands } : {};
 }
 
 @injectable()
@@ -153,6 +182,7 @@ export class TaskServiceImpl implements TaskService {
       retention: validateRetention({ ...base?.retention, ...input.retention }),
       encryption,
       ...(passwordFile ? { passwordFile } : {}),
+      ...withCommands(mergeCommands(base?.commands, input.commands)),
     };
   }
 
@@ -204,8 +234,8 @@ export class TaskServiceImpl implements TaskService {
     return {
       format: 'haven-tasks',
       version: 1,
-      tasks: chosen.map(({ name, sources, excludes, destination, schedule, retention, encryption, passwordFile }) => ({
-        name, sources, excludes, destination, schedule, retention, encryption, ...(passwordFile ? { passwordFile } : {}),
+      tasks: chosen.map(({ name, sources, excludes, destination, schedule, retention, encryption, passwordFile, commands }) => ({
+        name, sources, excludes, destination, schedule, retention, encryption, ...(passwordFile ? { passwordFile } : {}), ...(commands ? { commands } : {}),
       })),
     };
   }
@@ -226,7 +256,7 @@ export class TaskServiceImpl implements TaskService {
         if (existing.has(t.name) || prepared.some((p) => p.name === t.name)) throw new UsageError(`a task named "${t.name}" already exists`);
         const settings = await this.settings(
           caller,
-          { sources: t.sources, excludes: t.excludes, destination: t.destination, schedule: t.schedule, retention: t.retention, passwordFile: t.passwordFile, noEncryption: t.encryption === 'none' },
+          { sources: t.sources, excludes: t.excludes, destination: t.destination, schedule: t.schedule, retention: t.retention, passwordFile: t.passwordFile, noEncryption: t.encryption === 'none', commands: validCommands(t.commands) },
           undefined,
           cwd,
         );

@@ -34,12 +34,25 @@ export interface Task {
   encryption: 'password' | 'none';
   /** Absolute path of the file holding the repository password (read at run time). */
   passwordFile?: string;
+  /** Commands around each run, run as the task's user (see task-commands.ts). */
+  commands?: TaskCommands;
   createdAt: string;
   updatedAt: string;
 }
 
+/**
+ * Shell commands a task runs around its runs, as its user: `before` (a failure fails the run
+ * before anything is read), `after` (every run that got past `before`; a failure is a warning
+ * on the run), `notify` (a run that failed, with its record as JSON on stdin).
+ */
+export interface TaskCommands {
+  before?: string;
+  after?: string;
+  notify?: string;
+}
+
 /** Fields a user sets on create/edit/import. */
-export type TaskSettings = Pick<Task, 'sources' | 'excludes' | 'destination' | 'schedule' | 'retention' | 'encryption' | 'passwordFile'>;
+export type TaskSettings = Pick<Task, 'sources' | 'excludes' | 'destination' | 'schedule' | 'retention' | 'encryption' | 'passwordFile' | 'commands'>;
 
 export function parseDestination(destination: string): { type: string; location: string } {
   const colon = destination.indexOf(':');

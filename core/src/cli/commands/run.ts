@@ -36,6 +36,7 @@ export function exitCodeOf(outcome: RunReply): number {
 interface RunCommandOptions extends CommonOptions {
   ignoreFreeSpace?: boolean;
   newRepository?: boolean;
+  wait?: boolean;
 }
 
 async function runAndReport(name: string, o: RunCommandOptions): Promise<number> {
@@ -44,7 +45,7 @@ async function runAndReport(name: string, o: RunCommandOptions): Promise<number>
   // recorded as failed (exit 130), the repository stays valid, and the next run reuses what
   // was already uploaded.
   const outcome = await interruptible((signal) =>
-    client().call('run', { name, ignoreFreeSpace: o.ignoreFreeSpace, newRepository: o.newRepository }, { signal, onProgress: (p) => progress.update(p) }),
+    client().call('run', { name, ignoreFreeSpace: o.ignoreFreeSpace, newRepository: o.newRepository, wait: o.wait }, { signal, onProgress: (p) => progress.update(p) }),
   ).finally(() => progress.stop());
   if (o.json) printJson(outcome.record);
   else printLines(renderRun(outcome.record));
@@ -64,6 +65,7 @@ export function registerRunCommands(program: Command, action: CommandAction): vo
     .option('--progress', 'show progress even when stderr is not a terminal')
     .option('--ignore-free-space', 'run even when the destination reports less free space than the run is expected to need')
     .option('--new-repository', 'start a new repository even though this task made versions at its destination before (its repository is gone)')
+    .option('--wait', 'when the task is running already (e.g. on its schedule), wait for that run to end, then run (else: skipped, exit 4)')
     .action(action(async (name: string, o: RunCommandOptions) => {
       return runAndReport(name, o);
     }));

@@ -23,6 +23,9 @@ export function addTaskOptions(cmd: Command, { sourceFlag }: { sourceFlag: boole
     .option('--keep-daily <n>', 'keep one version a day for N days', wholeNumber('--keep-daily'))
     .option('--keep-weekly <n>', 'keep one version a week for N weeks', wholeNumber('--keep-weekly'))
     .option('--keep-monthly <n>', 'keep one version a month for N months', wholeNumber('--keep-monthly'))
+    .option('--before <command>', 'shell command run (as the task\'s user) before each run; if it fails, the run fails and nothing is backed up ("" removes it)')
+    .option('--after <command>', 'shell command run after each run, with HAVEN_RUN_STATUS set; a failure is a warning on the run ("" removes it)')
+    .option('--notify-command <command>', 'shell command run when a run failed, with the run record as JSON on stdin ("" removes it)')
     .addOption(new Option('--password-file <file>', 'file holding the repository password (or set HAVEN_PASSWORD)').conflicts('encryption'))
     .option('--no-encryption', 'store the repository unencrypted (an explicit choice)');
 }
@@ -38,6 +41,9 @@ export interface RawTaskOptions {
   keepMonthly?: number;
   passwordFile?: string;
   encryption?: boolean;
+  before?: string;
+  after?: string;
+  notifyCommand?: string;
 }
 
 export function toTaskInput(o: RawTaskOptions): TaskInput {
@@ -53,5 +59,6 @@ export function toTaskInput(o: RawTaskOptions): TaskInput {
     retention: Object.keys(retention).length ? retention : undefined,
     passwordFile: o.passwordFile,
     noEncryption: o.encryption === false,
+    commands: o.before !== undefined || o.after !== undefined || o.notifyCommand !== undefined ? { before: o.before, after: o.after, notify: o.notifyCommand } : undefined,
   };
 }

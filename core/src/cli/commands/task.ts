@@ -7,6 +7,19 @@ import { addTaskOptions, toTaskInput, type RawTaskOptions } from './task-options
 import { UsageError } from '../../errors.js';
 import type { Task } from '../../tasks/task.js';
 import type { CommandAction } from '../command-action.js';
+import { parseSchedule } from '../../schedule/schedule-spec.js';
+import { nextDue } from '../../schedule/occurrences.js';
+import { localTime } from './schedule.js';
+
+/** ", next run …" for a timed schedule (computed here; the service's scheduler uses the same rule). */
+function nextRunText(t: Task): string {
+  try {
+    const next = nextDue(parseSchedule(t.schedule), new Date());
+    return next ? ` (next run ${localTime(next.toISOString())})` : '';
+  } catch {
+    return '';
+  }
+}
 
 function describeTask(t: Task): string[] {
   const keep = Object.entries(t.retention).map(([k, v]) => `${k.replace('keep', '').toLowerCase()} ${v}`).join(', ');
@@ -16,9 +29,12 @@ function describeTask(t: Task): string[] {
     `sources:      ${t.sources.join(', ')}`,
     ...(t.excludes.length ? [`excludes:     ${t.excludes.join(', ')}`] : []),
     `destination:  ${t.destination}`,
-    `schedule:     ${t.schedule}`,
+    `schedule:     ${t.schedule}${nextRunText(t)}`,
     `keep:         ${keep || 'everything (no retention policy)'}`,
     `encryption:   ${t.encryption === 'none' ? 'none' : `AES-256-GCM, password ${t.passwordFile ? `from ${t.passwordFile}` : 'from HAVEN_PASSWORD'}`}`,
+    ...(t.commands?.before ? [`before:       ${t.commands.before}`] : []),
+    ...(t.commands?.after ? [`after:        ${t.commands.after}`] : []),
+    ...(t.commands?.notify ? [`on failure:   ${t.commands.notify}`] : []),
     `id:           ${t.id}`,
   ];
 }
