@@ -486,6 +486,29 @@ describe('system mode: a real haven service', function () {
     }
   });
 
+  it('on SIGTERM lets a running backup finish within the grace period, then exits 0', async () => {
+    const runtime = ownedFolder(dir('alice-runtime-grace'), alice);
+    const home = ownedFolder(dir('alice-grace-home'), alice);
+    const env = { HAVEN_SOCKET: path.join(runtime, 'haven', 'haven.sock'), HAVEN_HOME: home };
+    const own = await startService(haven, { args: ['--user', '--grace', '60'], user: alice, env });
+    const go = path.join(runtime, 'go');
+    const started = path.join(runtime, 'started');
+    ownedFolder(dir('grace-repo'), alice);
+    const created = await haven.run(['task', 'create', 'graceful', '--source', dir('alice-src'), '--dest', `local:${dir('grace-repo')}`, '--no-encryption',
+      '--before', `touch ${started}; while [ ! -e ${go} ]; do sleep 0.05; done`], { user: alice, env });
+    expect(created.code, created.stderr).to.equal(0);
+    const run = haven.run(['run', 'graceful', '--json'], { user: alice, env });
+    await until('the run to start', () => existsSync(started));
+    const stopped = own.stop();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(own.log()).to.contain('SIGTERM: stopping');
+    writeFileSync(go, '');
+    const finished = await run;
+    expect(finished.code, finished.stderr).to.equal(3); // partial: bob's file in alice's folder
+    expect(JSON.parse(finished.stdout).snapshot).to.match(/^[0-9a-f]{64}$/);
+    expect(await stopped).to.equal(0);
+  });
+
   it('keeps every change when two clients edit one task at once', async () => {
     for (let round = 0; round < 5; round++) {
       const results = await Promise.all([

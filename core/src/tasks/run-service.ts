@@ -99,6 +99,8 @@ export class RunServiceImpl implements RunService {
       if ('heldBy' in guard) {
         throw new SkippedError(`task "${task.name}" is already running (process ${guard.heldBy.pid}, since ${guard.heldBy.since})`);
       }
+      // A run that waited for another starts now.
+      if (options.wait) record.startedAt = new Date().toISOString();
       // An earlier run of this task that was killed is recorded as interrupted first; then
       // this run is on record from its start, so even a kill leaves a trace. Only the latest
       // record can be one: every run settles the one before it, and runs never overlap.
