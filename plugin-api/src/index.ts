@@ -6,7 +6,7 @@
  * Versioned by PLUGIN_API_VERSION (semver): a plugin states the range it needs in
  * `engines.haven`; minor versions only add.
  */
-export const PLUGIN_API_VERSION = '1.1.0';
+export const PLUGIN_API_VERSION = '1.2.0';
 
 export * from './disposable.js';
 export * from './storage.js';

@@ -50,6 +50,33 @@ export interface PluginContext {
    * Since API 1.1.0 (absent on a 1.0 host, hence optional).
    */
   readonly secrets?: PluginSecrets;
+  /**
+   * Starts runs of tasks, for plugins that notice when they are due (the removable drives
+   * plugin: a drive was connected). Present only where a scheduler serves the tasks — inside
+   * `haven service` or `haven service --user` — and absent in a command's own process. Since
+   * API 1.2.0.
+   */
+  readonly runs?: PluginRuns;
+}
+
+/** What a plugin asks to run (API 1.2.0). */
+export interface RunRequestFilter {
+  /** The trigger the runs are recorded with; only `on-connect` tasks answer to it. */
+  trigger: 'on-connect';
+  /** Only tasks whose destination has this type (e.g. `removable`)… */
+  destinationType?: string;
+  /** …and, when given, this location (as the task stores it). */
+  destinationLocation?: string;
+  /** Why, for the service's log (e.g. "drive BACKUP-1 connected"). */
+  reason: string;
+}
+
+export interface PluginRuns {
+  /**
+   * Starts a run of every matching task (each as its owner, never two of one task at once);
+   * resolves with how many were started, without waiting for them to end.
+   */
+  requestRuns(filter: RunRequestFilter): Promise<number>;
 }
 
 /**

@@ -102,7 +102,7 @@ describe('haven plugins install and uninstall', function () {
       return result.stderr;
     };
     expect(await refused(path.join(FIXTURE_PLUGINS, 'future-engine'))).to.equal(
-      'haven: plugin "future-engine" 1.0.0 cannot be loaded by this Haven: it needs Haven plugin API ^2.0.0, but this Haven provides 1.1.0\n',
+      'haven: plugin "future-engine" 1.0.0 cannot be loaded by this Haven: it needs Haven plugin API ^2.0.0, but this Haven provides 1.2.0\n',
     );
     const futureTarball = await npmPack(path.join(FIXTURE_PLUGINS, 'future-engine'), tempDir('haven-plugin-pack-'));
     expect(await refused(futureTarball)).to.contain('needs Haven plugin API ^2.0.0');

@@ -40,11 +40,11 @@ describe('a plugin made by haven plugins new', function () {
     const pkg = JSON.parse(readFileSync(path.join(pluginDir, 'package.json'), 'utf8'));
     const own = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
     expect(pkg).to.deep.include({ name: `haven-plugin-${NAME}`, type: 'module', main: 'dist/index.js' });
-    expect(pkg.engines.haven).to.equal('^1.1.0');
+    expect(pkg.engines.haven).to.equal('^1.2.0');
     expect(pkg.scripts).to.include({ build: 'tsc', test: 'mocha' });
     expect(pkg.haven).to.deep.include({ id: NAME, activationEvents: [`onStorageProvider:${NAME}`] });
     expect(pkg.haven.contributes.storageProviders.map((p: { type: string }) => p.type)).to.deep.equal([NAME]);
-    expect(pkg.peerDependencies).to.deep.equal({ '@haven/plugin-api': '^1.1.0' });
+    expect(pkg.peerDependencies).to.deep.equal({ '@haven/plugin-api': '^1.2.0' });
     expect(pkg.devDependencies).to.deep.equal({
       '@haven/plugin-api': `file:${realpathSync(path.join(REPO_ROOT, 'plugin-api'))}`,
       typescript: own.devDependencies.typescript,

@@ -80,7 +80,8 @@ describe('system mode: a real haven service', function () {
     execFileSync('usermod', ['-aG', adminGroup, admin.name]);
 
     // A storage plugin that notes the uid of every process its code runs in.
-    haven = havenSandbox({ HAVEN_PLUGIN_PATH: path.join(FIXTURE_PLUGINS, 'whoami') });
+    // …and one that starts on-connect runs when told (a stand-in for a drive being plugged in).
+    haven = havenSandbox({ HAVEN_PLUGIN_PATH: [path.join(FIXTURE_PLUGINS, 'whoami'), path.join(FIXTURE_PLUGINS, 'connect-trigger')].join(':') });
     chmodSync(haven.root, 0o755);
     makeTraversable(REPO_ROOT);
     dir = (name) => path.join(haven.root, name);
@@ -384,6 +385,7 @@ describe('system mode: a real haven service', function () {
         const file = path.join(haven.env.HAVEN_HOME!, 'tasks.json');
         const id = JSON.parse(readFileSync(file, 'utf8')).tasks.find((t: { name: string }) => t.name === 'minutely').id;
         const dirOf = path.join(haven.env.HAVEN_HOME!, 'history');
+        if (!existsSync(dirOf)) return false;
         return readdirSync(dirOf).some((f) => {
           const r = JSON.parse(readFileSync(path.join(dirOf, f), 'utf8'));
           return r.taskId === id && r.trigger === 'schedule' && r.status !== 'running';
@@ -397,6 +399,24 @@ describe('system mode: a real haven service', function () {
       const next = Date.parse(listing.tasks.find((t) => t.name === 'minutely')!.next!);
       expect(next - Date.now()).to.be.within(-5_000, 61_000);
       expect(listing.tasks.map((t) => t.name)).to.not.include('a-docs');
+    });
+
+    it("starts on-connect tasks when a plugin asks (PluginContext.runs), as their owner", async () => {
+      ownedFolder(dir('bob-usb-repo'), bob);
+      const created = await as(bob, ['task', 'create', 'usb', '--source', dir('bob-src'), '--dest', `local:${dir('bob-usb-repo')}`, '--no-encryption', '--schedule', 'on-connect']);
+      expect(created.code, created.stderr).to.equal(0);
+      const flagDir = path.join(haven.env.HAVEN_HOME!, 'plugin-data', 'connect-trigger');
+      mkdirSync(flagDir, { recursive: true });
+      writeFileSync(path.join(flagDir, 'connected'), '');
+      await until('the on-connect run', () => existsSync(path.join(dir('bob-usb-repo'), 'config')) && !existsSync(path.join(flagDir, 'connected')), 30_000);
+      await until('its record', () => service!.log().includes('plugin connect-trigger: test drive connected: starting'), 10_000);
+      let last: { trigger: string; status: string } | undefined;
+      for (let i = 0; i < 100 && last?.status !== 'success'; i++) {
+        [last] = await asJson<Array<{ trigger: string; status: string }>>(bob, ['history', 'usb', '--limit', '1']);
+        if (last?.status !== 'success') await new Promise((r) => setTimeout(r, 200));
+      }
+      expect([last!.trigger, last!.status]).to.deep.equal(['on-connect', 'success']);
+      expect(statSync(path.join(dir('bob-usb-repo'), 'config')).uid).to.equal(bob.uid);
     });
 
     it('stops on SIGTERM: a running run is cancelled and recorded, its worker ends, the service exits 0', async () => {

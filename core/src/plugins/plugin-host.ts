@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inject, injectable } from 'inversify';
 import { PLUGIN_API_VERSION } from '@haven/plugin-api';
-import type { Disposable, PluginContext, PluginModule, StorageProvider, StorageProviderContribution } from '@haven/plugin-api';
+import type { Disposable, PluginContext, PluginModule, PluginRuns, RunRequestFilter, StorageProvider, StorageProviderContribution } from '@haven/plugin-api';
 import {
   HavenPaths as HavenPathsId,
   HookSetId,
@@ -87,6 +87,11 @@ export interface PluginHost {
   /** Deactivates every active plugin and undoes its registrations. */
   deactivateAll(): Promise<void>;
   /**
+   * Where plugins' run requests go (PluginContext.runs): set by a service whose scheduler
+   * serves the tasks; without it, plugins get no `runs`.
+   */
+  setRunRequester(requester: ((filter: RunRequestFilter) => Promise<number>) | undefined): void;
+  /**
    * Deactivates what is active and forgets what was loaded, so the next call re-reads manifests
    * and settings. (Also done by itself when a plugin folder or the settings changed on disk: a
    * long-running service sees plugins installed, removed, enabled or disabled by others.)
@@ -110,6 +115,25 @@ export class PluginHostImpl implements PluginHost {
   ) {
     this.failures = new ActivationFailures(path.join(paths.home, 'plugin-failures.json'));
     this.secrets = new SecretStore(paths);
+  }
+
+  private runRequester?: (filter: RunRequestFilter) => Promise<number>;
+
+  setRunRequester(requester: ((filter: RunRequestFilter) => Promise<number>) | undefined): void {
+    this.runRequester = requester;
+  }
+
+  /** PluginContext.runs: checks what a plugin asks, then hands it to the service's scheduler. */
+  private pluginRuns(pluginId: string): PluginRuns | undefined {
+    const requester = this.runRequester;
+    if (!requester) return undefined;
+    return {
+      requestRuns: async (filter) => {
+        if (filter?.trigger !== 'on-connect') throw new TypeError(`plugin "${pluginId}": requestRuns accepts only the trigger "on-connect"`);
+        if (typeof filter.reason !== 'string' || !filter.reason) throw new TypeError(`plugin "${pluginId}": requestRuns needs a reason`);
+        return requester({ ...filter, reason: `plugin ${pluginId}: ${filter.reason}` });
+      },
+    };
   }
 
   async reset(): Promise<void> {
@@ -363,6 +387,7 @@ export class PluginHostImpl implements PluginHost {
         return pluginStoragePath(paths, info.id);
       },
       secrets: pluginSecrets(this.secrets, info.id),
+      runs: this.pluginRuns(info.id),
     };
     await mod.activate(context);
     info.state = 'active';

@@ -14,8 +14,8 @@
  * times.
  */
 import schedule from 'node-schedule';
-import type { RunRecord, RunTrigger } from '@haven/plugin-api';
-import type { Task } from '../tasks/task.js';
+import type { RunRecord, RunRequestFilter, RunTrigger } from '@haven/plugin-api';
+import { parseDestination, type Task } from '../tasks/task.js';
 import { parseSchedule } from './schedule-spec.js';
 import { isTimed, lastDue, localTimeZone, nextDue } from './occurrences.js';
 import type { ScheduleState } from './schedule-state.js';
@@ -156,7 +156,8 @@ export class Scheduler {
         this.log(`task "${task.name}": missed its run due ${missed.toISOString()}; catching up`);
         const timer = this.clock.at(new Date(now.getTime() + delay), () => {
           this.oneOffs.delete(timer);
-          this.launch(task.id, 'catch-up', 0);
+          const current = this.planned.get(task.id)?.task;
+          if (current) this.launch(current, 'catch-up', 0);
         });
         this.oneOffs.add(timer);
       }
@@ -181,13 +182,33 @@ export class Scheduler {
     const next = nextDue(spec, new Date(Math.max(due.getTime(), this.clock.now().getTime())), this.timeZone);
     planned.next = next;
     planned.timer = next ? this.clock.at(next, () => this.fire(taskId, next)) : undefined;
-    this.launch(taskId, 'schedule', 0);
+    this.launch(task, 'schedule', 0);
+  }
+
+  /**
+   * A plugin's request (PluginContext.runs): starts every `on-connect` task matching the filter.
+   * Resolves with how many were started.
+   */
+  async requestRuns(filter: RunRequestFilter): Promise<number> {
+    if (this.stopped) return 0;
+    const tasks = (await this.options.tasks()).filter((t) => {
+      let kind: string;
+      try {
+        kind = parseSchedule(t.schedule).kind;
+      } catch {
+        return false;
+      }
+      const { type, location } = parseDestination(t.destination);
+      return kind === filter.trigger && (filter.destinationType === undefined || filter.destinationType === type) && (filter.destinationLocation === undefined || filter.destinationLocation === location);
+    });
+    this.log(`${filter.reason}: starting ${tasks.length} task(s)${tasks.length ? `: ${tasks.map((t) => t.name).join(', ')}` : ''}`);
+    for (const task of tasks) this.launch(task, filter.trigger, 0);
+    return tasks.length;
   }
 
   /** Starts a run; a failed one is tried again after the next retry delay. */
-  private launch(taskId: string, trigger: RunTrigger, attempt: number): void {
-    const task = this.planned.get(taskId)?.task;
-    if (!task || this.stopped) return;
+  private launch(task: Task, trigger: RunTrigger, attempt: number): void {
+    if (this.stopped) return;
     const run = this.options.run(task, trigger).then(
       (record) => {
         if (record.status !== 'failed' || this.stopped) return;
@@ -199,7 +220,7 @@ export class Scheduler {
         this.log(`task "${task.name}": run failed (${record.reason ?? 'no reason'}); trying again in ${Math.round(delays[attempt] / 1000)} s`);
         const timer = this.clock.at(new Date(this.clock.now().getTime() + delays[attempt]), () => {
           this.oneOffs.delete(timer);
-          this.launch(taskId, trigger, attempt + 1);
+          this.launch(task, trigger, attempt + 1);
         });
         this.oneOffs.add(timer);
       },

@@ -63,6 +63,10 @@ export function registerServiceCommand(program: Command, action: CommandAction):
           if (TASK_CHANGES.has(method)) refresh();
         },
       });
+      // Plugins that start runs themselves (a drive connected) reach the scheduler; those that
+      // must see everything from the start are activated now, not at the first request.
+      services.plugins.setRunRequester((filter) => scheduler.requestRuns(filter));
+      await services.plugins.activateOnStartup();
       await scheduler.start();
       const poll = setInterval(refresh, REFRESH_EVERY_MS);
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
