@@ -392,7 +392,7 @@ describe('system mode: a real haven service', function () {
         });
       }, 90_000);
       const [run] = await asJson<Array<{ trigger: string; status: string; startedBy: string }>>(bob, ['history', 'minutely', '--limit', '1']);
-      expect([run.trigger, run.status]).to.deep.equal(['schedule', 'success']);
+      expect([run.trigger, run.status, run.startedBy]).to.deep.equal(['schedule', 'success', bob.name]);
       expect(statSync(path.join(dir('bob-minutely-repo'), 'config')).uid).to.equal(bob.uid);
       const listing = await asJson<{ schedulerRunning: boolean; tasks: Array<{ name: string; next: string | null }> }>(bob, ['schedule']);
       expect(listing.schedulerRunning).to.equal(true);

@@ -13,7 +13,9 @@ import { serviceSocketPath, userSocketPath } from '../../service/socket-path.js'
 import { Scheduler } from '../../schedule/scheduler.js';
 import { ScheduleState } from '../../schedule/schedule-state.js';
 import { InterruptedError, UsageError } from '../../errors.js';
-import { callerOf } from '../../auth/caller.js';
+import { callerOf, type Caller } from '../../auth/caller.js';
+import { identityOfUid } from '../../auth/identity.js';
+import type { Task } from '../../tasks/task.js';
 import type { CommandAction } from '../command-action.js';
 
 function logLine(line: string): void {
@@ -46,10 +48,20 @@ export function registerServiceCommand(program: Command, action: CommandAction):
       // (who must keep the password in the task's password file); a personal service's runs
       // have its user's environment (HAVEN_PASSWORD too).
       const self = callerOf(services.identity, o.user ? process.env : {});
+      // A scheduled run is started on behalf of its task's owner (recorded as started by them);
+      // a legacy task's, or one whose owner the system no longer knows, by the service.
+      const scheduledCaller = async (task: Task): Promise<Caller> => {
+        if (o.user || !task.owner) return self;
+        try {
+          return callerOf(identityOfUid(task.owner.uid, (await services.settings.read()).adminGroups), {});
+        } catch {
+          return self;
+        }
+      };
       const stopping = new AbortController();
       const scheduler = new Scheduler({
         tasks: () => services.tasks.list(self),
-        run: async (task, trigger) => (await services.runs.run(self, task, { trigger, signal: stopping.signal })).record,
+        run: async (task, trigger) => (await services.runs.run(await scheduledCaller(task), task, { trigger, signal: stopping.signal })).record,
         state: new ScheduleState(services.paths.home),
         log: logLine,
       });
