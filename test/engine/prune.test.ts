@@ -25,6 +25,7 @@ import {
   type Repository,
 } from '#core/engine/index.js';
 import { InterruptedError, RepositoryCorruptError } from '#core/errors.js';
+import { packBlobName } from '#core/repository/pack.js';
 import { localStore } from '../helpers/local-store.js';
 import { META, REPO_ROOT, listAll, tmp, writeRandomFile } from './engine-helpers.js';
 import { manifest, storeBytes, storeState } from './prune-helpers.js';
@@ -154,6 +155,14 @@ describe('engine: forget and prune', function () {
     const preview = await forget(repo, { taskId: 't1', policy: { keepLast: 2 }, dryRun: true });
     expect(preview.remove.map((s) => s.id)).to.deep.equal([v2.id, v1.id]);
     expect(storeState(repoDir)).to.deep.equal(before);
+    // Without a task, the policy applies to each task on its own.
+    const everyTask = await forget(repo, { policy: { keepLast: 1 }, dryRun: true });
+    expect(everyTask.keep.map((s) => [s.id, s.taskId])).to.deep.equal([
+      [other.id, 't2'],
+      [v4.id, 't1'],
+    ]);
+    expect(everyTask.remove.map((s) => s.id)).to.deep.equal([v3.id, v2.id, v1.id]);
+    expect(storeState(repoDir)).to.deep.equal(before);
 
     const result = await forget(repo, { taskId: 't1', policy: { keepLast: 2 } });
     expect(result.dryRun).to.equal(false);
@@ -246,6 +255,37 @@ describe('engine: forget and prune', function () {
       await prune(r, { signal: AbortSignal.abort(new InterruptedError('at once')) }).catch((e) => (err = e));
       expect((err as Error).message).to.equal('at once');
       expect(await listRepositoryLocks(r)).to.deep.equal([]);
+    } finally {
+      await r.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a used blob that does not verify keeps its pack as it is, reported; the rest is pruned', async function () {
+    const dir = path.join(work, 'rotten');
+    copyRepository(prepared, dir);
+    const r = await open(dir);
+    try {
+      // f10.txt is unchanged since the first version: its pack also holds big1 or mid, so it is repacked.
+      const root = await r.loadTree((await r.loadSnapshot(versions[2].id)).tree);
+      const top = await r.loadTree(root.nodes[0].subtree!);
+      const docs = await r.loadTree(top.nodes.find((n) => n.name === 'docs')!.subtree!);
+      const blob = docs.nodes.find((n) => n.name === 'f10.txt')!.content![0];
+      const entry = r.index.get(blob)!;
+      const file = path.join(dir, packBlobName(entry.pack));
+      const bytes = readFileSync(file);
+      bytes[entry.offset + 20] ^= 0xff;
+      writeFileSync(file, bytes);
+
+      const report = await prune(r);
+      expect(report.damagedPacks.map((d) => d.pack)).to.deep.equal([entry.pack]);
+      expect(report.damagedPacks[0].message).to.include(blob);
+      expect(report.packsDeleted).to.be.above(0);
+      expect(existsSync(file)).to.equal(true);
+      const checked = await check(r, { readData: true });
+      expect(checked.problems.map((p) => [p.kind, p.pack])).to.deep.equal([['damaged-pack', entry.pack]]);
+      expect(checked.problems[0].affected).to.deep.include({ snapshot: versions[2].id, path: '/src/docs/f10.txt' });
+      await expectRestores(r, work, versions[3], ['/src/big2.bin']);
     } finally {
       await r.close();
       rmSync(dir, { recursive: true, force: true });
