@@ -39,7 +39,13 @@ export interface ForgetResult {
   damaged: Array<{ id: string; message: string }>;
 }
 
-const newestFirst = (a: ForgetEntry, b: ForgetEntry): number => (a.time < b.time ? 1 : a.time > b.time ? -1 : a.id < b.id ? 1 : -1);
+/** Newest first across tasks (as each task's outcome is ordered); a time that cannot be read last. */
+function newestFirst(a: ForgetEntry, b: ForgetEntry): number {
+  const ta = Date.parse(a.time);
+  const tb = Date.parse(b.time);
+  if (Number.isNaN(ta) !== Number.isNaN(tb)) return Number.isNaN(ta) ? 1 : -1;
+  return (tb - ta || 0) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
 
 export async function forget(repo: Repository, opts: ForgetOptions): Promise<ForgetResult> {
   // Bad input is refused before the repository is locked or read.
