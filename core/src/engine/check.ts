@@ -88,7 +88,10 @@ async function doCheck(repo: Repository, opts: { readData: boolean }): Promise<C
   if (copy && !copy.equals(repo.configBytes)) {
     problems.push({ kind: 'config-copy', message: `${CONFIG_COPY_NAME} differs from the config (the config is the valid one; the next backup writes the copy again)` });
   }
-  if (repo.index.superseded.size) report.supersededIndexFiles = repo.index.superseded.size;
+  // Superseded blobs still stored: a prune deletes the ones it supersedes, whose names stay in its index.
+  const storedIndex = new Set((await repo.store.list('index/')).map((i) => i.name));
+  const superseded = [...repo.index.superseded].filter((n) => storedIndex.has(n)).length;
+  if (superseded) report.supersededIndexFiles = superseded;
   const temporaries = await repo.store.sweepTemporaries?.({ dryRun: true });
   if (temporaries?.count) report.temporaries = temporaries;
   report.blobs = repo.index.blobs.size;

@@ -30,6 +30,14 @@ export type { SnapshotRepairReport, RepairedSnapshot } from './repair.js';
 export type { IndexRepair } from '../repository/index-maintenance.js';
 export type { SnapshotInfo, EntryInfo } from './browse.js';
 export { listSnapshots, listDir } from './browse.js';
+export type { ForgetOptions, ForgetResult, ForgetEntry } from './forget.js';
+export type { PruneOptions, PruneReport } from './prune.js';
+export type { RetentionPolicy, Duration } from '../retention/retention-policy.js';
+export { applyPolicy, parseDuration, validatePolicy } from '../retention/retention-policy.js';
+/** `haven forget`: removes the snapshots a retention policy does not keep (exclusive lock; a dry run only reads). */
+export { forget } from './forget.js';
+/** `haven prune`: removes the data no snapshot needs (exclusive lock; safe to interrupt at any point). */
+export { prune, DEFAULT_MAX_UNUSED_FRACTION } from './prune.js';
 export type { LockHandle, LockView } from '../repository/locks.js';
 
 /**

@@ -8,19 +8,22 @@
  * - for a reader facing a damaged index blob: the packs it described are read from their own
  *   headers into memory, so a restore needs nothing but intact packs;
  * - `haven repair index` (exclusive lock): the index rebuilt from every pack header, every
- *   older index blob deleted, temporaries of dead writers removed.
+ *   older index blob deleted, temporaries of dead writers removed;
+ * - prune (exclusive lock): a replacement index for the packs it keeps (see
+ *   writeReplacementIndex), written before anything it replaces is deleted.
  */
 import type { BlobInfo, TemporarySweep } from '@haven/plugin-api';
 import type { PackInfo } from './index.js';
 import { packBlobName, packIdFromName, readPackHeader } from './pack.js';
 import { mapLimit, type Repository } from './repository.js';
 
-interface PackHeaders {
+export interface PackHeaders {
   packs: PackInfo[];
   unreadable: Array<{ pack: string; message: string }>;
 }
 
-async function readHeaders(repo: Repository, infos: readonly BlobInfo[]): Promise<PackHeaders> {
+/** Reads the headers of these stored packs; those that cannot be read are listed apart. */
+export async function readHeaders(repo: Repository, infos: readonly BlobInfo[]): Promise<PackHeaders> {
   const out: PackHeaders = { packs: [], unreadable: [] };
   await mapLimit(infos, 4, async (info) => {
     const id = packIdFromName(info.name);
@@ -35,7 +38,7 @@ async function readHeaders(repo: Repository, infos: readonly BlobInfo[]): Promis
 }
 
 /** The store's packs by id, with sizes. */
-async function storedPacks(repo: Repository): Promise<BlobInfo[]> {
+export async function storedPacks(repo: Repository): Promise<BlobInfo[]> {
   return (await repo.store.list('data/')).filter((i) => packIdFromName(i.name) !== null);
 }
 
@@ -138,4 +141,30 @@ export async function rebuildIndex(repo: Repository): Promise<IndexRepair> {
   for (const id of before) if (!repo.index.has(id)) lost++;
   const temporaries = repo.store.sweepTemporaries ? await repo.store.sweepTemporaries({ dryRun: false }) : null;
   return { packs: packs.length, blobs: repo.index.blobs.size, unreadablePacks: unreadable, lostBlobs: lost, removedIndexFiles: oldFiles.length, temporaries };
+}
+
+/** Blobs per index blob of a replacement index: a few MiB each, so none grows without bound. */
+const REPLACEMENT_INDEX_BLOBS = 50_000;
+
+/**
+ * Writes an index listing exactly these packs in place of the index blobs `replaced`, which the
+ * caller deletes afterwards. Only the last blob written supersedes them: until it is stored,
+ * readers load the old blobs and the new ones side by side (a pack listed twice is harmless),
+ * and once it is, they ignore the old ones. A crash at any point leaves every pack indexed.
+ * Returns the bytes written.
+ */
+export async function writeReplacementIndex(repo: Repository, packs: readonly PackInfo[], replaced: readonly string[]): Promise<number> {
+  const groups: PackInfo[][] = [[]];
+  let count = 0;
+  for (const p of packs) {
+    if (count > 0 && count + p.entries.length > REPLACEMENT_INDEX_BLOBS) {
+      groups.push([]);
+      count = 0;
+    }
+    groups[groups.length - 1].push(p);
+    count += p.entries.length;
+  }
+  let bytes = 0;
+  for (let i = 0; i < groups.length; i++) bytes += await repo.saveIndex(groups[i], i === groups.length - 1 ? replaced : []);
+  return bytes;
 }
