@@ -52,6 +52,11 @@ export interface RunRecord {
   /** Store calls that failed transiently and were tried again (absent when none). */
   retries?: number;
   /**
+   * The task's retention policy applied after the run (API 1.2.0): versions removed, and the
+   * store bytes their data held that were given back. Absent when the task has no policy.
+   */
+  retention?: { forgotten: number; bytesFreed: number };
+  /**
    * The process (id and host name) running it: set on `running` and `interrupted` records
    * only, so a run whose process is gone can be recognised.
    */

@@ -18,6 +18,7 @@ import { registerUnlockCommand } from './commands/unlock.js';
 import { registerRepairCommand } from './commands/repair.js';
 import { registerServiceCommand } from './commands/service.js';
 import { registerScheduleCommand } from './commands/schedule.js';
+import { registerForgetCommand } from './commands/forget.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.SUCCESS;
@@ -54,6 +55,7 @@ export async function main(argv: string[]): Promise<number> {
   registerNotYetCommands(program, action);
   registerServiceCommand(program, action);
   registerScheduleCommand(program, action);
+  registerForgetCommand(program, action);
 
   try {
     await program.parseAsync(argv.filter((a) => a !== '--debug'), { from: 'user' });

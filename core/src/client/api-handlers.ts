@@ -28,7 +28,12 @@ const handlers: Handlers = {
   'task.get': (s, caller, p) => s.tasks.get(caller, p.name),
   'task.create': (s, caller, p) => s.tasks.create(caller, p.name, p.input, p.cwd),
   'task.edit': (s, caller, p) => s.tasks.edit(caller, p.name, p.input, p.cwd),
-  'task.delete': (s, caller, p) => s.tasks.delete(caller, p.name),
+  'task.delete': async (s, caller, p, o) => {
+    // The versions go first: a purge that fails leaves the task, to try again.
+    const purged = p.purge ? await s.operations.purge(caller, p.name, o.signal) : undefined;
+    return { ...(await s.tasks.delete(caller, p.name)), ...(purged ? { purged } : {}) };
+  },
+  forget: (s, caller, p, o) => s.operations.forget(caller, p.name, { policy: p.policy, dryRun: p.dryRun, prune: p.prune }, o.signal),
   'task.export': (s, caller, p) => s.tasks.exportTasks(caller, p.names),
   'task.import': (s, caller, p) => s.tasks.importTasks(caller, p.data, p.cwd),
   'task.normalizeDestination': (s, caller, p) => s.tasks.normalizeDestination(caller, p.text),

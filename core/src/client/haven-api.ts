@@ -10,7 +10,8 @@ import type { RunRecord } from '@haven/plugin-api';
 import type { BackupProgress, CheckOptions, CheckReport, ConfigRepair, EntryInfo, IndexRepair, LockView, RestoreResult, SnapshotRepairReport } from '../engine/index.js';
 import type { Task } from '../tasks/task.js';
 import type { TaskExport, TaskInput } from '../tasks/task-service.js';
-import type { SnapshotListing } from '../tasks/repository-work.js';
+import type { ForgetOutcome, SnapshotListing } from '../tasks/repository-work.js';
+import type { RetentionPolicy } from '../retention/retention-policy.js';
 import type { RestoreRequest } from '../tasks/repository-operations.js';
 
 /** An error as it crosses the socket: its message and the exit code it means. */
@@ -30,7 +31,8 @@ export interface HavenApi {
   'task.get': { params: { name: string }; result: Task };
   'task.create': { params: { name: string; input: TaskInput; cwd: string }; result: Task };
   'task.edit': { params: { name: string; input: TaskInput; cwd: string }; result: Task };
-  'task.delete': { params: { name: string }; result: Task };
+  'task.delete': { params: { name: string; purge?: boolean }; result: Task & { purged?: ForgetOutcome } };
+  forget: { params: { name: string; policy?: RetentionPolicy; dryRun: boolean; prune: boolean }; result: ForgetOutcome };
   'task.export': { params: { names: string[] }; result: TaskExport };
   'task.import': { params: { data: unknown; cwd: string }; result: Task[] };
   'task.normalizeDestination': { params: { text: string }; result: string };
@@ -75,6 +77,6 @@ export interface HavenClient {
 
 export const METHODS: ReadonlySet<string> = new Set<Method>([
   'task.list', 'task.get', 'task.create', 'task.edit', 'task.delete', 'task.export', 'task.import', 'task.normalizeDestination',
-  'run', 'schedule', 'history', 'snapshots', 'ls', 'restore', 'check', 'unlock', 'repair.config', 'repair.index', 'repair.snapshots',
+  'forget', 'run', 'schedule', 'history', 'snapshots', 'ls', 'restore', 'check', 'unlock', 'repair.config', 'repair.index', 'repair.snapshots',
   'plugins.list', 'plugins.info', 'plugins.setEnabled',
 ]);

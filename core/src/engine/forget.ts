@@ -16,7 +16,8 @@ import { loadAllSnapshots } from './snapshots.js';
 export interface ForgetOptions {
   /** The task whose snapshots the policy applies to; all tasks (each on its own) when undefined. */
   taskId?: string;
-  policy: RetentionPolicy;
+  /** `'everything'`: remove every snapshot of the task (`task delete --purge`; needs `taskId`). */
+  policy: RetentionPolicy | 'everything';
   /** Report what would be removed, remove nothing. */
   dryRun?: boolean;
   /** IANA zone whose calendar the rules use (default: the process's local zone). */
@@ -49,7 +50,9 @@ function newestFirst(a: ForgetEntry, b: ForgetEntry): number {
 
 export async function forget(repo: Repository, opts: ForgetOptions): Promise<ForgetResult> {
   // Bad input is refused before the repository is locked or read.
-  validatePolicy(opts.policy);
+  if (opts.policy === 'everything') {
+    if (opts.taskId === undefined) throw new Error('forgetting everything needs a task');
+  } else validatePolicy(opts.policy);
   checkTimeZone(opts.timeZone);
   const dryRun = opts.dryRun ?? false;
   const lock = await acquireLock(repo, { exclusive: !dryRun, purpose: dryRun ? 'forget (dry run)' : 'forget' });
@@ -64,7 +67,7 @@ export async function forget(repo: Repository, opts: ForgetOptions): Promise<For
     }
     const result: ForgetResult = { dryRun, keep: [], remove: [], damaged };
     for (const group of groups.values()) {
-      const outcome = applyPolicy(group, opts.policy, { timeZone: opts.timeZone });
+      const outcome = opts.policy === 'everything' ? { keep: [], remove: group } : applyPolicy(group, opts.policy, { timeZone: opts.timeZone });
       result.keep.push(...outcome.keep);
       result.remove.push(...outcome.remove);
     }

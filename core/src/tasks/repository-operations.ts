@@ -33,7 +33,10 @@ import type {
 } from '../engine/index.js';
 import type { TaskService } from './task-service.js';
 import { runAsOf, type TaskOwner } from './task.js';
-import type { RepositoryWork, SnapshotListing, WorkPlacement, WorkResult } from './repository-work.js';
+import type { ForgetOutcome, RepositoryWork, SnapshotListing, WorkPlacement, WorkResult } from './repository-work.js';
+import { isEmptyPolicy, type RetentionPolicy } from '../retention/retention-policy.js';
+import { validateRetention } from './task-validation.js';
+import { UsageError } from '../errors.js';
 
 export type { SnapshotListing } from './repository-work.js';
 
@@ -48,6 +51,13 @@ export interface RepositoryOperations {
   repairConfig(caller: Caller, name: string): Promise<ConfigRepair>;
   repairIndex(caller: Caller, name: string, signal?: AbortSignal): Promise<IndexRepair>;
   repairSnapshots(caller: Caller, name: string, options: { dryRun: boolean }, signal?: AbortSignal): Promise<SnapshotRepairReport>;
+  /**
+   * Removes the task's versions its policy (or `policy`) does not keep, and with `prune` the data
+   * no version needs any more. Only the task's owner may (`task.modify`).
+   */
+  forget(caller: Caller, name: string, options: { policy?: RetentionPolicy; dryRun: boolean; prune: boolean }, signal?: AbortSignal): Promise<ForgetOutcome>;
+  /** Removes every version of the task and prunes (`task delete --purge`; `task.delete`). */
+  purge(caller: Caller, name: string, signal?: AbortSignal): Promise<ForgetOutcome>;
 }
 
 const ROOT: TaskOwner = { uid: 0, name: 'root' };
@@ -112,5 +122,19 @@ export class RepositoryOperationsImpl implements RepositoryOperations {
 
   repairSnapshots(caller: Caller, name: string, options: { dryRun: boolean }, signal?: AbortSignal): Promise<SnapshotRepairReport> {
     return this.perform(caller, name, 'task.run', { op: 'repairSnapshots', dryRun: options.dryRun }, { signal });
+  }
+
+  async forget(caller: Caller, name: string, options: { policy?: RetentionPolicy; dryRun: boolean; prune: boolean }, signal?: AbortSignal): Promise<ForgetOutcome> {
+    const given = options.policy ? validateRetention(options.policy) : undefined;
+    const task = await this.tasks.find(caller, name);
+    const policy = given && !isEmptyPolicy(given) ? given : task.retention;
+    if (isEmptyPolicy(policy)) {
+      throw new UsageError(`task "${name}" has no retention policy, and none was given: say what to keep (--keep-last, --keep-daily, … see "haven forget --help"), or set one with "haven task edit ${name} --keep-…"`);
+    }
+    return this.perform(caller, name, 'task.modify', { op: 'forget', policy, dryRun: options.dryRun, prune: options.prune }, { signal });
+  }
+
+  purge(caller: Caller, name: string, signal?: AbortSignal): Promise<ForgetOutcome> {
+    return this.perform(caller, name, 'task.delete', { op: 'forget', policy: 'everything', dryRun: false, prune: true }, { signal });
   }
 }

@@ -21,6 +21,11 @@ import type { CallerEnvironment } from '../auth/caller.js';
 import {
   backup,
   check,
+  forget,
+  prune,
+  type ForgetResult,
+  type PruneReport,
+  type RetentionPolicy,
   listDir,
   listSnapshots,
   repairConfig,
@@ -76,6 +81,8 @@ export type RepositoryWork =
   | { op: 'repairIndex' }
   | { op: 'repairSnapshots'; dryRun: boolean }
   | TaskPathsWork
+  /** Removes the versions a policy does not keep ('everything': all the task's), then prunes when asked. */
+  | { op: 'forget'; policy: RetentionPolicy | 'everything'; dryRun: boolean; prune: boolean | 'if-forgotten' }
   /** One of the task's own commands (--before, --after, --notify-command), with HAVEN_* variables. */
   | { op: 'command'; command: string; variables: Record<string, string>; stdin?: string };
 
@@ -119,6 +126,13 @@ interface WorkResults {
   repairSnapshots: SnapshotRepairReport;
   taskPaths: TaskPaths;
   command: CommandOutcome;
+  forget: ForgetOutcome;
+}
+
+export interface ForgetOutcome {
+  forget: ForgetResult;
+  /** Set when a prune was asked for and there was something to prune. */
+  prune?: PruneReport;
 }
 
 export type WorkResult<W extends RepositoryWork> = WorkResults[W['op']];
@@ -242,6 +256,15 @@ export class InProcessWork implements WorkPlacement {
         return this.withRepository(task, env, signal, (repo) => repairIndex(repo));
       case 'repairSnapshots':
         return this.withRepository(task, env, signal, (repo) => repairSnapshots(repo, { dryRun: work.dryRun }));
+      case 'forget':
+        return this.withRepository(task, env, signal, async (repo) => {
+          const forgotten = await forget(repo, { taskId: task.id, policy: work.policy, dryRun: work.dryRun });
+          // Asked for, a prune runs even when nothing was forgotten now (versions forgotten
+          // before may have left data); after a run, only when this forget removed something.
+          const wanted = work.prune === true || (work.prune === 'if-forgotten' && forgotten.remove.length > 0);
+          const pruned = wanted ? await prune(repo, { dryRun: work.dryRun, signal }) : undefined;
+          return { forget: forgotten, ...(pruned ? { prune: pruned } : {}) };
+        });
     }
   }
 

@@ -27,6 +27,7 @@ import { tryLock } from '../util/file-lock.js';
 import { RECENT_RUNS } from './space-check.js';
 import { parseDestination, runAsOf, type Task } from './task.js';
 import { describeOutcome } from './task-commands.js';
+import { isEmptyPolicy } from '../retention/retention-policy.js';
 import { isSystemRoot } from './task-validation.js';
 
 export interface RunOptions {
@@ -157,12 +158,31 @@ export class RunServiceImpl implements RunService {
     }
     try {
       await this.backup(caller, task, record, options, latestRuns);
+      await this.applyRetention(caller, task, record, options.signal);
     } finally {
       if (commands.after && !options.signal?.aborted) {
         const after = await this.command(caller, task, record, commands.after, { HAVEN_RUN_STATUS: record.status }, options.signal).catch((err: Error) => err);
         const failure = after instanceof Error ? after.message : after.code === 0 ? undefined : describeOutcome(after);
         if (failure) (record.warnings ??= []).push(`after command failed (${failure})`);
       }
+    }
+  }
+
+  /**
+   * After a version was made: the task's retention policy removes the versions it does not
+   * keep, and a prune gives their space back. A failure here is a warning: the version is made.
+   */
+  private async applyRetention(caller: Caller, task: Task, record: RunRecord, signal: AbortSignal | undefined): Promise<void> {
+    if (isEmptyPolicy(task.retention) || !record.snapshot) return;
+    try {
+      const { forget, prune } = await this.placement.perform(
+        { task, runAs: runAsOf(task, caller), env: caller.env, callerUid: caller.uid, work: { op: 'forget', policy: task.retention, dryRun: false, prune: 'if-forgotten' } },
+        { signal },
+      );
+      record.retention = { forgotten: forget.remove.length, bytesFreed: prune?.bytesFreed ?? 0 };
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      (record.warnings ??= []).push(`the retention policy could not be applied: ${(err as Error).message}`);
     }
   }
 

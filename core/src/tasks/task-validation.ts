@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { UsageError } from '../errors.js';
 import { parseSchedule } from '../schedule/schedule-spec.js';
 import type { Retention } from './task.js';
+import { validatePolicy } from '../retention/retention-policy.js';
 import { passwordFileModeError } from './password-file.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -42,15 +43,10 @@ export function validateSources(sources: string[], cwd: string): string[] {
   });
 }
 
+/** The policy without unset rules, checked (counts ≥ -1, a valid --keep-within). */
 export function validateRetention(retention: Retention): Retention {
-  const out: Retention = {};
-  for (const [key, value] of Object.entries(retention) as Array<[keyof Retention, number | undefined]>) {
-    if (value === undefined) continue;
-    if (!Number.isInteger(value) || value < 0) {
-      throw new UsageError(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a whole number ≥ 0, not "${value}"`);
-    }
-    out[key] = value;
-  }
+  const out = Object.fromEntries(Object.entries(retention).filter(([, v]) => v !== undefined && v !== '')) as Retention;
+  validatePolicy(out);
   return out;
 }
 

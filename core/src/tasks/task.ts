@@ -1,3 +1,5 @@
+import type { RetentionPolicy } from '../retention/retention-policy.js';
+
 /**
  * The task model: what to back up, where to, when, and what to keep. A task stores the path
  * of its password file, never a password.
@@ -8,12 +10,8 @@ export interface TaskOwner {
   name: string;
 }
 
-export interface Retention {
-  keepLast?: number;
-  keepDaily?: number;
-  keepWeekly?: number;
-  keepMonthly?: number;
-}
+/** What a task keeps: restic's forget rules (retention/retention-policy.ts). */
+export type Retention = RetentionPolicy;
 
 export interface Task {
   id: string;

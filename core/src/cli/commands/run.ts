@@ -19,6 +19,7 @@ export function renderRun(r: RunRecord): string[] {
     lines.push(`  version ${r.snapshot}`);
     if (r.skippedSpecial) lines.push(`  ${r.skippedSpecial} sockets, FIFOs or devices skipped`);
     for (const e of r.errors) lines.push(`  not backed up: ${e.path}: ${e.message}`);
+    if (r.retention?.forgotten) lines.push(`  retention: ${r.retention.forgotten} older version${r.retention.forgotten === 1 ? '' : 's'} removed, ${formatBytes(r.retention.bytesFreed)} given back`);
     for (const w of r.warnings ?? []) lines.push(`  warning: ${w}`);
   }
   return lines;

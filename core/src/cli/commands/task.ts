@@ -7,6 +7,8 @@ import { addTaskOptions, toTaskInput, type RawTaskOptions } from './task-options
 import { UsageError } from '../../errors.js';
 import type { Task } from '../../tasks/task.js';
 import type { CommandAction } from '../command-action.js';
+import { interruptible } from '../interruptible.js';
+import { renderPrune } from './forget.js';
 import { parseSchedule } from '../../schedule/schedule-spec.js';
 import { nextDue } from '../../schedule/occurrences.js';
 import { localTime } from './schedule.js';
@@ -75,12 +77,12 @@ export function registerTaskCommands(program: Command, action: CommandAction): v
     }));
 
   task.command('delete <name>').description('delete a task (its versions stay in the repository)')
-    .option('--purge', 'also delete its versions from the repository (not available yet)')
+    .option('--purge', 'also remove all its versions from the repository and give their space back')
     .option('--json', 'print JSON')
     .action(action(async (name: string, o: CommonOptions & { purge?: boolean }) => {
-      if (o.purge) throw new UsageError('--purge is not available yet: it needs "haven forget --prune", which a later version brings; the task was not deleted');
-      const deleted = await client().call('task.delete', { name });
-      if (o.json) printJson({ deleted: deleted.name, id: deleted.id });
+      const deleted = await interruptible((signal) => client().call('task.delete', { name, purge: o.purge === true }, { signal }));
+      if (o.json) printJson({ deleted: deleted.name, id: deleted.id, ...(deleted.purged ? { purged: deleted.purged } : {}) });
+      else if (deleted.purged) printLines([`deleted task "${deleted.name}" and its ${deleted.purged.forget.remove.length} versions`, ...(deleted.purged.prune ? renderPrune(deleted.purged.prune) : [])]);
       else printLines([`deleted task "${deleted.name}" (its versions remain in ${deleted.destination})`]);
     }));
 
