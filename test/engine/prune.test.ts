@@ -17,6 +17,7 @@ import {
   initRepository,
   listRepositoryLocks,
   listSnapshots,
+  lockRepository,
   openRepository,
   prune,
   restore,
@@ -24,7 +25,7 @@ import {
   type PruneReport,
   type Repository,
 } from '#core/engine/index.js';
-import { InterruptedError, RepositoryCorruptError } from '#core/errors.js';
+import { InterruptedError, RepositoryCorruptError, RepositoryLockedError } from '#core/errors.js';
 import { packBlobName } from '#core/repository/pack.js';
 import { localStore } from '../helpers/local-store.js';
 import { META, REPO_ROOT, listAll, tmp, writeRandomFile } from './engine-helpers.js';
@@ -257,6 +258,28 @@ describe('engine: forget and prune', function () {
       expect(await listRepositoryLocks(r)).to.deep.equal([]);
     } finally {
       await r.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('never runs beside a backup: a backup in progress (its shared lock) makes prune refuse, deleting nothing', async function () {
+    const dir = path.join(work, 'busy');
+    copyRepository(prepared, dir);
+    const backupSide = await open(dir);
+    const pruneSide = await open(dir);
+    try {
+      const running = await lockRepository(backupSide, { exclusive: false, purpose: 'backup' });
+      const before = storeState(dir);
+      let err: unknown;
+      await prune(pruneSide).catch((e) => (err = e));
+      expect(err).to.be.instanceOf(RepositoryLockedError);
+      expect((err as Error).message).to.contain('shared lock').and.contain('backup');
+      expect(storeState(dir)).to.deep.equal(before);
+      await running.release();
+      expect((await prune(pruneSide)).packsDeleted).to.be.above(0);
+    } finally {
+      await backupSide.close();
+      await pruneSide.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
