@@ -74,8 +74,12 @@ async function syncFolder(dir: string): Promise<void> {
 export class LocalBlobStore implements BlobStore {
   readonly description: string;
 
-  constructor(private readonly root: string) {
-    this.description = `local:${root}`;
+  /** `description` names the store in messages (another provider keeping its blobs here gives its own). */
+  constructor(
+    private readonly root: string,
+    description = `local:${root}`,
+  ) {
+    this.description = description;
   }
 
   private pathOf(name: string): string {
