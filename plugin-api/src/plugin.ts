@@ -65,7 +65,10 @@ export interface RunRequestFilter {
   trigger: 'on-connect';
   /** Only tasks whose destination has this type (e.g. `removable`)… */
   destinationType?: string;
-  /** …and, when given, this location (as the task stores it). */
+  /**
+   * …and, when given, this location (as the task stores it) or a folder below it: `BACKUP`
+   * matches `removable:BACKUP` and `removable:BACKUP/haven`.
+   */
   destinationLocation?: string;
   /** Why, for the service's log (e.g. "drive BACKUP-1 connected"). */
   reason: string;

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { havenSandbox, tempDir, type HavenSandbox } from '../helpers/haven-cli.js';
 import { createLoopDrive, destroyLoopDrive, type LoopDrive } from '../helpers/loop-drive.js';
 import { compareTrees } from '../engine/engine-helpers.js';
+import { startService } from '../helpers/haven-service.js';
 
 describe('removable drives (loop-mounted ext4)', function () {
   this.timeout(300_000);
@@ -94,6 +95,29 @@ describe('removable drives (loop-mounted ext4)', function () {
     expect(JSON.parse(refused.stdout).reason).to.contain('is not the drive').and.contain(usb.uuid).and.contain('Nothing was written');
     expect(readdirSync(at).filter((n) => n !== 'lost+found')).to.deep.equal([]);
     impostor.unmount();
+  });
+
+  it('runs its on-connect tasks when the drive is connected, with the service running', async () => {
+    const usb = drive(`SYNC${process.pid % 1000}`);
+    const env = { HAVEN_SOCKET: path.join(haven.root, 'run', 'haven.sock') };
+    const withService = havenSandbox(env);
+    const service = await startService(withService);
+    try {
+      const created = await withService.run(['task', 'create', 'usbsync', '--source', source, '--dest', `removable:${usb.label}/haven`, '--no-encryption', '--schedule', 'on-connect']);
+      expect(created.code, created.stderr).to.equal(0);
+      usb.mount(path.join(work, 'media', 'plugged'));
+      let last: { trigger: string; status: string } | undefined;
+      for (let i = 0; i < 40 && last?.status !== 'success'; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        [last] = await withService.json<Array<{ trigger: string; status: string }>>(['history', 'usbsync', '--limit', '1']);
+      }
+      expect(last, JSON.stringify(last) + service.log()).to.deep.include({ trigger: 'on-connect', status: 'success' });
+      expect(service.log()).to.contain(`drive ${usb.label} connected at ${path.join(work, 'media', 'plugged')}`);
+      expect(existsSync(path.join(work, 'media', 'plugged', 'haven', 'config'))).to.equal(true);
+    } finally {
+      await service.stop();
+      usb.unmount();
+    }
   });
 
   it('refuses a run that will not fit on the drive before writing, and fails a forced one cleanly', async () => {

@@ -144,13 +144,16 @@ describe('scheduler (fake clock)', () => {
 
   it('starts the on-connect tasks a plugin asks for, matched by destination, and no others', async () => {
     const usb = { ...task('usb', 'on-connect'), destination: 'removable:BACKUP-1' };
-    const other = { ...task('other', 'on-connect'), destination: 'removable:OTHER' };
+    const other = { ...task('other', 'on-connect'), destination: 'removable:OTHER/haven' };
     const h = harness('2026-05-04T10:00:00Z', [usb, other, { ...task('daily', 'daily 02:00'), destination: 'removable:BACKUP-1' }]);
     await h.scheduler.start();
     expect(await h.scheduler.requestRuns({ trigger: 'on-connect', destinationType: 'removable', destinationLocation: 'BACKUP-1', reason: 'drive BACKUP-1 connected' })).to.equal(1);
     await h.scheduler.idle();
     expect(h.runs).to.deep.equal([{ task: 'usb', trigger: 'on-connect', at: '2026-05-04T10:00:00.000Z' }]);
     expect(await h.scheduler.requestRuns({ trigger: 'on-connect', destinationType: 'removable', reason: 'any drive' })).to.equal(2);
+    // A drive's name matches the folders on it, not another drive whose name starts the same.
+    expect(await h.scheduler.requestRuns({ trigger: 'on-connect', destinationType: 'removable', destinationLocation: 'OTHER', reason: 'OTHER connected' })).to.equal(1);
+    expect(await h.scheduler.requestRuns({ trigger: 'on-connect', destinationType: 'removable', destinationLocation: 'OTH', reason: 'OTH connected' })).to.equal(0);
   });
 
   it('plans again when tasks are created, edited or deleted, and never plans manual or on-connect tasks', async () => {

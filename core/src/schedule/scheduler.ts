@@ -199,7 +199,7 @@ export class Scheduler {
         return false;
       }
       const { type, location } = parseDestination(t.destination);
-      return kind === filter.trigger && (filter.destinationType === undefined || filter.destinationType === type) && (filter.destinationLocation === undefined || filter.destinationLocation === location);
+      return kind === filter.trigger && (filter.destinationType === undefined || filter.destinationType === type) && (filter.destinationLocation === undefined || location === filter.destinationLocation || location.startsWith(`${filter.destinationLocation}/`));
     });
     this.log(`${filter.reason}: starting ${tasks.length} task(s)${tasks.length ? `: ${tasks.map((t) => t.name).join(', ')}` : ''}`);
     for (const task of tasks) this.launch(task, filter.trigger, 0);

@@ -26,9 +26,13 @@ async function linksByDevice(folder: string): Promise<Map<string, string>> {
   return found;
 }
 
-function blkid(device: string): Promise<DriveIdentity> {
+/** blkid lives in /sbin, which an ordinary user's PATH (and a worker's) does not hold. */
+const BLKID = ['/usr/sbin/blkid', '/sbin/blkid', 'blkid'];
+
+function blkid(device: string, candidates = BLKID): Promise<DriveIdentity> {
   return new Promise((resolve) => {
-    execFile('blkid', ['-p', '-o', 'export', device], { timeout: 10_000 }, (err, stdout) => {
+    execFile(candidates[0], ['-p', '-o', 'export', device], { timeout: 10_000 }, (err, stdout) => {
+      if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT' && candidates.length > 1) return resolve(blkid(device, candidates.slice(1)));
       if (err) return resolve({});
       const values = Object.fromEntries(stdout.split('\n').map((l) => l.split('=')).filter((kv) => kv.length >= 2).map(([k, ...v]) => [k, v.join('=')]));
       resolve({ uuid: values.UUID, label: values.LABEL, type: values.TYPE });

@@ -51,10 +51,12 @@ interface Remembered {
 }
 
 export class DriveMemory {
-  constructor(private readonly folder: string | undefined) {}
+  /** `folder` is asked for only when needed: reading the plugin's storagePath creates it. */
+  constructor(private readonly folder: () => string | undefined) {}
 
   private get file(): string | undefined {
-    return this.folder ? path.join(this.folder, 'drives.json') : undefined;
+    const folder = this.folder();
+    return folder ? path.join(folder, 'drives.json') : undefined;
   }
 
   private async all(): Promise<Record<string, Remembered>> {

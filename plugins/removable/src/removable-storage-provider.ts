@@ -47,10 +47,17 @@ export class RemovableStorageProvider implements StorageProvider {
   /** The connected drive of this location, or why there is none to use. */
   private async find(location: string): Promise<{ drive: ConnectedDrive; dir: string } | { reason: string }> {
     const { drive: name, folder } = parse(location);
-    const matches = (await connectedDrives()).filter((d) => isNamed(d, name));
+    const connected = await connectedDrives();
+    const matches = connected.filter((d) => isNamed(d, name));
     // One drive mounted twice is one drive.
     const drives = [...new Map(matches.map((d) => [d.device, d])).values()];
-    if (drives.length === 0) return { reason: `drive ${name} is not connected` };
+    if (drives.length === 0) {
+      const unknown = connected.filter((d) => !d.uuid && !d.label).map((d) => d.mountPoint);
+      const hint = unknown.length
+        ? ` (the drives at ${unknown.join(', ')} could not be identified: without udev's /dev/disk links, reading a drive's label needs access to its device)`
+        : '';
+      return { reason: `drive ${name} is not connected${hint}` };
+    }
     if (drives.length > 1) return { reason: `${drives.length} connected drives are named ${name}: ${drives.map(describeDrive).join(', ')}; name the drive by its UUID` };
     const [drive] = drives;
     const remembered = await this.memory.get(name);
