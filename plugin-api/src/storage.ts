@@ -184,4 +184,22 @@ export interface StorageProvider {
   checkAvailability(location: string): Promise<Availability>;
   /** Opens the destination as a blob store. */
   open(location: string, options: OpenOptions): Promise<BlobStore>;
+  /**
+   * The devices this provider can reach now (the removable drives connected), for `haven
+   * drives`. Optional; since API 1.2.0.
+   */
+  listDevices?(): Promise<DeviceInfo[]>;
+}
+
+/** A device a provider can reach now (API 1.2.0). */
+export interface DeviceInfo {
+  /** What a location names it by, e.g. its label (or its UUID when it has none). */
+  name: string;
+  /** The file system's UUID, when known. */
+  uuid?: string;
+  label?: string;
+  fileSystem?: string;
+  mountPoint?: string;
+  /** Bytes free for the user asking. */
+  freeBytes?: number;
 }

@@ -84,6 +84,11 @@ describe('removable drives (loop-mounted ext4)', function () {
     const byUuid = await haven.run(['task', 'create', 'docs-uuid', '--source', source, '--dest', `removable:${usb.uuid.toUpperCase()}/haven`, '--no-encryption']);
     expect(byUuid.code, byUuid.stderr).to.equal(0);
     expect((await haven.run(['run', 'docs-uuid'])).code).to.equal(0);
+    // haven drives: where it is now, and which tasks use it (by label or by UUID).
+    const listed = (await haven.json<Array<{ label?: string; uuid?: string; fileSystem?: string; mountPoint?: string; freeBytes?: number; tasks: string[] }>>(['drives'])).find((d) => d.uuid === usb.uuid);
+    expect(listed).to.deep.include({ label: usb.label, fileSystem: 'ext4', mountPoint: second, tasks: ['docs', 'docs-uuid'] });
+    expect(listed!.freeBytes).to.be.above(1024 * 1024);
+    expect((await haven.run(['drives'])).stdout).to.contain(usb.label).and.contain(second);
     usb.unmount();
 
     // Another drive that only carries the same label is not taken for it.

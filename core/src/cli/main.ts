@@ -19,6 +19,7 @@ import { registerRepairCommand } from './commands/repair.js';
 import { registerServiceCommand } from './commands/service.js';
 import { registerScheduleCommand } from './commands/schedule.js';
 import { registerForgetCommand } from './commands/forget.js';
+import { registerDrivesCommand } from './commands/drives.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.SUCCESS;
@@ -56,6 +57,7 @@ export async function main(argv: string[]): Promise<number> {
   registerServiceCommand(program, action);
   registerScheduleCommand(program, action);
   registerForgetCommand(program, action);
+  registerDrivesCommand(program, action);
 
   try {
     await program.parseAsync(argv.filter((a) => a !== '--debug'), { from: 'user' });

@@ -6,7 +6,8 @@
 import type { Caller } from '../auth/caller.js';
 import type { Services } from '../cli/cli-context.js';
 import type { CallOptions, HavenApi, Method, ParamsOf, ResultOf } from './haven-api.js';
-import type { Task } from '../tasks/task.js';
+import { parseDestination, type Task } from '../tasks/task.js';
+import type { DeviceInfo } from '@haven/plugin-api';
 import { parseSchedule } from '../schedule/schedule-spec.js';
 import { nextDue } from '../schedule/occurrences.js';
 
@@ -52,6 +53,17 @@ const handlers: Handlers = {
         return { name: t.name, schedule: t.schedule, next: nextRunOf(t, o), lastRun: run ? { status: run.status, trigger: run.trigger, startedAt: run.startedAt } : null };
       }),
     };
+  },
+  drives: async (s, caller) => {
+    const provider = await s.plugins.storageProvider('removable');
+    const devices = (await provider.listDevices?.()) ?? [];
+    const tasks = (await s.tasks.list(caller)).map((t) => ({ name: t.name, ...parseDestination(t.destination) })).filter((t) => t.type === 'removable');
+    // A location names its drive first, by label (exact) or UUID (any case).
+    const uses = (d: DeviceInfo, location: string) => {
+      const drive = location.split('/')[0];
+      return drive === d.label || (d.uuid !== undefined && drive.toLowerCase() === d.uuid.toLowerCase());
+    };
+    return devices.map((d) => ({ ...d, tasks: tasks.filter((t) => uses(d, t.location)).map((t) => t.name) }));
   },
   history: async (s, caller, p) => {
     const taskIds = p.name ? [(await s.tasks.get(caller, p.name)).id] : (await s.tasks.list(caller)).map((t) => t.id);

@@ -6,7 +6,7 @@
  * process's user, over the socket it is whom the kernel says the peer is.
  */
 import type { PluginInfo } from '../plugins/plugin-host.js';
-import type { RunRecord } from '@haven/plugin-api';
+import type { DeviceInfo, RunRecord } from '@haven/plugin-api';
 import type { BackupProgress, CheckOptions, CheckReport, ConfigRepair, EntryInfo, IndexRepair, LockView, RestoreResult, SnapshotRepairReport } from '../engine/index.js';
 import type { Task } from '../tasks/task.js';
 import type { TaskExport, TaskInput } from '../tasks/task-service.js';
@@ -38,6 +38,7 @@ export interface HavenApi {
   'task.normalizeDestination': { params: { text: string }; result: string };
   run: { params: { name: string; ignoreFreeSpace?: boolean; newRepository?: boolean; wait?: boolean }; result: RunReply };
   schedule: { params: Record<string, never>; result: ScheduleListing };
+  drives: { params: Record<string, never>; result: Array<DeviceInfo & { tasks: string[] }> };
   history: { params: { name?: string; limit?: number }; result: RunRecord[] };
   snapshots: { params: { name: string }; result: SnapshotListing };
   ls: { params: { name: string; snapshot: string; dir?: string }; result: EntryInfo[] };
@@ -77,6 +78,6 @@ export interface HavenClient {
 
 export const METHODS: ReadonlySet<string> = new Set<Method>([
   'task.list', 'task.get', 'task.create', 'task.edit', 'task.delete', 'task.export', 'task.import', 'task.normalizeDestination',
-  'forget', 'run', 'schedule', 'history', 'snapshots', 'ls', 'restore', 'check', 'unlock', 'repair.config', 'repair.index', 'repair.snapshots',
+  'forget', 'run', 'schedule', 'drives', 'history', 'snapshots', 'ls', 'restore', 'check', 'unlock', 'repair.config', 'repair.index', 'repair.snapshots',
   'plugins.list', 'plugins.info', 'plugins.setEnabled',
 ]);

@@ -11,7 +11,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { StoreNotFoundError, type Availability, type BlobStore, type OpenOptions, type StorageProvider } from '@haven/plugin-api';
+import { StoreNotFoundError, type Availability, type BlobStore, type DeviceInfo, type OpenOptions, type StorageProvider } from '@haven/plugin-api';
 import { LocalBlobStore } from '@haven/plugin-local';
 import { connectedDrives, isNamed, type ConnectedDrive } from './drives.js';
 import { DriveMemory, ensureMarker, readMarker } from './drive-memory.js';
@@ -71,6 +71,18 @@ export class RemovableStorageProvider implements StorageProvider {
       }
     }
     return { drive, dir: path.join(drive.mountPoint, folder) };
+  }
+
+  async listDevices(): Promise<DeviceInfo[]> {
+    const drives = [...new Map((await connectedDrives()).map((d) => [d.device, d])).values()];
+    return drives.map((d) => ({
+      name: d.label ?? d.uuid ?? d.device,
+      ...(d.uuid ? { uuid: d.uuid } : {}),
+      ...(d.label ? { label: d.label } : {}),
+      fileSystem: d.fsType,
+      mountPoint: d.mountPoint,
+      ...(d.freeBytes !== undefined ? { freeBytes: d.freeBytes } : {}),
+    }));
   }
 
   async checkAvailability(location: string): Promise<Availability> {

@@ -8,7 +8,6 @@ import { HavenError } from '../../errors.js';
 import type { CommandAction } from '../command-action.js';
 
 const LATER: Array<[string, string]> = [
-  ['drives', 'removable drives seen now'],
   ['login <provider>', 'sign in to an online service (device code flow)'],
 ];
 
