@@ -8,7 +8,8 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { havenSandbox, tempDir, type HavenSandbox } from '../helpers/haven-cli.js';
+import { HAVEN_BIN, havenSandbox, tempDir, type HavenSandbox } from '../helpers/haven-cli.js';
+import { execFileSync, spawn } from 'node:child_process';
 import { createLoopDrive, destroyLoopDrive, type LoopDrive } from '../helpers/loop-drive.js';
 import { compareTrees } from '../engine/engine-helpers.js';
 import { startService } from '../helpers/haven-service.js';
@@ -123,6 +124,37 @@ describe('removable drives (loop-mounted ext4)', function () {
       await service.stop();
       usb.unmount();
     }
+  });
+
+  it('fails a run cleanly when the drive is pulled out midway, writes nothing to the empty mount point, and completes after reconnecting', async () => {
+    const usb = drive(`PULL${process.pid % 1000}`, 512);
+    const at = path.join(work, 'media', 'pull');
+    usb.mount(at);
+    const big = path.join(haven.root, 'pull-src');
+    mkdirSync(big);
+    for (let i = 0; i < 8; i++) writeFileSync(path.join(big, `part-${i}.bin`), randomBytes(24 * 1024 * 1024));
+    await haven.json(['task', 'create', 'pull', '--source', big, '--dest', `removable:${usb.label}/haven`, '--no-encryption']);
+    const child = spawn(process.execPath, [HAVEN_BIN, 'run', 'pull', '--json', '--progress'], { env: haven.env, cwd: haven.root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const done = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    for (let i = 0; i < 600 && !/backup \|/.test(stderr); i++) await new Promise((r) => setTimeout(r, 20));
+    // Pulled out: the kernel detaches it at once (the lazy unmount a yanked drive gets).
+    execFileSync('umount', ['-l', at]);
+    usb.mountPoint = undefined;
+    expect(await done, stderr).to.equal(1);
+    const record = JSON.parse(stdout);
+    expect(record.status).to.equal('failed');
+    expect(record.reason).to.contain(`drive ${usb.label} was disconnected`);
+    expect(readdirSync(at), 'the empty mount point on the system disk').to.deep.equal([]);
+
+    usb.mount(path.join(work, 'media', 'pull-again'));
+    const again = await haven.run(['run', 'pull', '--json']);
+    expect(again.code, again.stderr).to.equal(0);
+    expect((await haven.run(['check', 'pull', '--read-data'])).code).to.equal(0);
+    usb.unmount();
   });
 
   it('refuses a run that will not fit on the drive before writing, and fails a forced one cleanly', async () => {

@@ -12,7 +12,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { StoreNotFoundError, type Availability, type BlobStore, type DeviceInfo, type OpenOptions, type StorageProvider } from '@haven/plugin-api';
-import { LocalBlobStore } from '@haven/plugin-local';
+import { DriveBoundStore } from './drive-bound-store.js';
 import { connectedDrives, isNamed, type ConnectedDrive } from './drives.js';
 import { DriveMemory, ensureMarker, readMarker } from './drive-memory.js';
 
@@ -94,6 +94,7 @@ export class RemovableStorageProvider implements StorageProvider {
     const found = await this.find(location);
     if ('reason' in found) throw new StoreNotFoundError(found.reason);
     const { drive, dir } = found;
+    const device = await DriveBoundStore.deviceOf(drive.mountPoint);
     if (options.create) {
       await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     } else if (!(await fs.stat(dir).catch(() => undefined))?.isDirectory()) {
@@ -105,6 +106,6 @@ export class RemovableStorageProvider implements StorageProvider {
       const marker = await ensureMarker(drive.mountPoint, { uuid: drive.uuid, label: drive.label });
       await this.memory.remember(name, { uuid: drive.uuid, markerId: marker.id });
     }
-    return new LocalBlobStore(dir, `removable:${location} (${drive.mountPoint})`);
+    return new DriveBoundStore(dir, `removable:${location} (${drive.mountPoint})`, drive.mountPoint, device, parse(location).drive);
   }
 }
