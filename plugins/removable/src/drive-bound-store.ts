@@ -27,6 +27,21 @@ export class DriveBoundStore extends LocalBlobStore {
     return (await fs.stat(mountPoint)).dev;
   }
 
+  /**
+   * Runs a call of the local store between two checks: before it, and — when it failed — after
+   * it, so a call cut short by the drive going away (a rename whose folder vanished) reports
+   * the disconnection, not the file system's ENOENT.
+   */
+  private async guarded<T>(call: () => Promise<T>): Promise<T> {
+    await this.guard();
+    try {
+      return await call();
+    } catch (err) {
+      await this.guard();
+      throw err;
+    }
+  }
+
   private async guard(): Promise<void> {
     const now = await DriveBoundStore.deviceOf(this.mountPoint).catch(() => -1);
     if (now !== this.device) {
@@ -35,52 +50,48 @@ export class DriveBoundStore extends LocalBlobStore {
   }
 
   override async put(name: string, data: Uint8Array): Promise<void> {
-    await this.guard();
-    return super.put(name, data);
+    return this.guarded(() => super.put(name, data));
   }
 
   override async putStream(name: string, data: AsyncIterable<Uint8Array>, size: number, options?: StoreCallOptions): Promise<void> {
-    await this.guard();
-    return super.putStream(name, data, size, options);
+    return this.guarded(() => super.putStream(name, data, size, options));
   }
 
   override async putIfAbsent(name: string, data: Uint8Array): Promise<boolean> {
-    await this.guard();
-    return super.putIfAbsent(name, data);
+    return this.guarded(() => super.putIfAbsent(name, data));
   }
 
   override async get(name: string, range?: ByteRange): Promise<Buffer> {
-    await this.guard();
-    return super.get(name, range);
+    return this.guarded(() => super.get(name, range));
   }
 
   override async getStream(name: string, range?: ByteRange, options?: StoreCallOptions): Promise<AsyncIterable<Uint8Array>> {
-    await this.guard();
-    return super.getStream(name, range, options);
+    return this.guarded(() => super.getStream(name, range, options));
   }
 
   override async *list(prefix: string): AsyncGenerator<BlobInfo> {
     await this.guard();
-    yield* super.list(prefix);
+    try {
+      yield* super.list(prefix);
+    } catch (err) {
+      await this.guard();
+      throw err;
+    }
   }
 
   override async stat(name: string): Promise<BlobInfo | null> {
-    await this.guard();
-    return super.stat(name);
+    return this.guarded(() => super.stat(name));
   }
 
   override async delete(name: string): Promise<void> {
-    await this.guard();
-    return super.delete(name);
+    return this.guarded(() => super.delete(name));
   }
 
   override async freeSpace(): Promise<number> {
-    await this.guard();
-    return super.freeSpace();
+    return this.guarded(() => super.freeSpace());
   }
 
   override async sweepTemporaries(options: { dryRun: boolean }): Promise<TemporarySweep> {
-    await this.guard();
-    return super.sweepTemporaries(options);
+    return this.guarded(() => super.sweepTemporaries(options));
   }
 }
