@@ -29,22 +29,13 @@ export function addRetentionOptions(cmd: Command): Command {
     .option('--keep-within <duration>', 'keep every version within this long of the newest one, e.g. 1y6m, 14d, 36h');
 }
 
-export interface RawRetentionOptions {
-  keepLast?: number;
-  keepHourly?: number;
-  keepDaily?: number;
-  keepWeekly?: number;
-  keepMonthly?: number;
-  keepYearly?: number;
-  keepWithin?: string;
-}
+/** What commander parses the retention options into: the policy's own fields. */
+export type RawRetentionOptions = Retention;
 
 /** Only the rules given: an edit keeps every rule it does not mention. */
 export function toRetention(o: RawRetentionOptions): Retention | undefined {
-  const given = Object.fromEntries(
-    Object.entries({ keepLast: o.keepLast, keepHourly: o.keepHourly, keepDaily: o.keepDaily, keepWeekly: o.keepWeekly, keepMonthly: o.keepMonthly, keepYearly: o.keepYearly, keepWithin: o.keepWithin })
-      .filter(([, v]) => v !== undefined),
-  );
+  const keys: Array<keyof Retention> = ['keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly', 'keepWithin'];
+  const given = Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]]));
   return Object.keys(given).length ? (given as Retention) : undefined;
 }
 
