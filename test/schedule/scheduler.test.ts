@@ -142,6 +142,14 @@ describe('scheduler (fake clock)', () => {
     expect(ok.runs).to.have.length(1);
   });
 
+  it('plans a task once however many refreshes run at once', async () => {
+    const h = harness('2026-05-04T10:07:00Z', [task('docs', 'every 15 minutes')]);
+    await Promise.all([h.scheduler.start(), h.scheduler.refresh(), h.scheduler.refresh(), h.scheduler.refresh()]);
+    expect(h.clock.pending().map((d) => d.toISOString())).to.deep.equal(['2026-05-04T10:15:00.000Z']);
+    await h.clock.advance('2026-05-04T10:16:00Z', h.scheduler);
+    expect(h.runs).to.have.length(1);
+  });
+
   it('starts the on-connect tasks a plugin asks for, matched by destination, and no others', async () => {
     const usb = { ...task('usb', 'on-connect'), destination: 'removable:BACKUP-1' };
     const other = { ...task('other', 'on-connect'), destination: 'removable:OTHER/haven' };

@@ -88,8 +88,17 @@ export class Scheduler {
     await this.refresh({ catchUp: true });
   }
 
+  /** Refreshes run one after another: two at once could plan one task twice. */
+  private refreshing: Promise<void> = Promise.resolve();
+
   /** Plans again from the task store: after a task was created, edited or deleted. */
-  async refresh(options: { catchUp?: boolean } = {}): Promise<void> {
+  refresh(options: { catchUp?: boolean } = {}): Promise<void> {
+    const next = this.refreshing.then(() => this.replan(options));
+    this.refreshing = next.catch(() => undefined);
+    return next;
+  }
+
+  private async replan(options: { catchUp?: boolean }): Promise<void> {
     if (this.stopped) return;
     const tasks = await this.options.tasks();
     const ids = new Set(tasks.map((t) => t.id));
