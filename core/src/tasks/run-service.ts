@@ -20,7 +20,7 @@ import type { Caller } from '../auth/caller.js';
 import type { Authorizer } from '../auth/authorizer.js';
 import type { PluginHost } from '../plugins/plugin-host.js';
 import type { RunHistory } from '../history/run-history.js';
-import type { WorkPlacement } from './repository-work.js';
+import type { RepositoryWork, WorkEvents, WorkPlacement, WorkResult } from './repository-work.js';
 import type { BackupProgress } from '../engine/index.js';
 import { ExitCode, HavenError, SkippedError, UsageError } from '../errors.js';
 import { tryLock } from '../util/file-lock.js';
@@ -120,9 +120,7 @@ export class RunServiceImpl implements RunService {
     }
     if (record.status === 'failed' && task.commands?.notify) {
       // Told of the failure with the record as it will be kept (not cancelled with the run).
-      const notify = await this.command(caller, task, record, task.commands.notify, {}, undefined, JSON.stringify({ ...record, finishedAt: new Date().toISOString() })).catch((err: Error) => err);
-      const failure = notify instanceof Error ? notify.message : notify.code === 0 ? undefined : describeOutcome(notify);
-      if (failure) (record.warnings ??= []).push(`notify command failed (${failure})`);
+      await this.commandWithWarning('notify', caller, task, record, task.commands.notify, {}, undefined, JSON.stringify({ ...record, finishedAt: new Date().toISOString() }));
     }
     record.finishedAt = new Date().toISOString();
     await this.history.record(record);
@@ -161,9 +159,7 @@ export class RunServiceImpl implements RunService {
       await this.applyRetention(caller, task, record, options.signal);
     } finally {
       if (commands.after && !options.signal?.aborted) {
-        const after = await this.command(caller, task, record, commands.after, { HAVEN_RUN_STATUS: record.status }, options.signal).catch((err: Error) => err);
-        const failure = after instanceof Error ? after.message : after.code === 0 ? undefined : describeOutcome(after);
-        if (failure) (record.warnings ??= []).push(`after command failed (${failure})`);
+        await this.commandWithWarning('after', caller, task, record, commands.after, { HAVEN_RUN_STATUS: record.status }, options.signal);
       }
     }
   }
@@ -175,10 +171,7 @@ export class RunServiceImpl implements RunService {
   private async applyRetention(caller: Caller, task: Task, record: RunRecord, signal: AbortSignal | undefined): Promise<void> {
     if (isEmptyPolicy(task.retention) || !record.snapshot) return;
     try {
-      const { forget, prune } = await this.placement.perform(
-        { task, runAs: runAsOf(task, caller), env: caller.env, callerUid: caller.uid, work: { op: 'forget', policy: task.retention, dryRun: false, prune: 'if-forgotten' } },
-        { signal },
-      );
+      const { forget, prune } = await this.perform(caller, task, { op: 'forget', policy: task.retention, dryRun: false, prune: 'if-forgotten' }, { signal });
       record.retention = { forgotten: forget.remove.length, bytesFreed: prune?.bytesFreed ?? 0 };
     } catch (err) {
       if (signal?.aborted) throw err;
@@ -186,35 +179,36 @@ export class RunServiceImpl implements RunService {
     }
   }
 
-  /** One of the task's commands, run where and as whom its backup runs. */
+  /** Work on this run's task, where and as whom the task runs (its owner in system mode). */
+  private perform<W extends RepositoryWork>(caller: Caller, task: Task, work: W, events: WorkEvents): Promise<WorkResult<W>> {
+    return this.placement.perform({ task, runAs: runAsOf(task, caller), env: caller.env, callerUid: caller.uid, work }, events);
+  }
+
+  /** One of the task's commands, with the run's variables. */
   private command(caller: Caller, task: Task, record: RunRecord, command: string, variables: Record<string, string>, signal: AbortSignal | undefined, stdin?: string) {
-    return this.placement.perform(
-      {
-        task,
-        runAs: runAsOf(task, caller),
-        env: caller.env,
-        callerUid: caller.uid,
-        work: { op: 'command', command, variables: { HAVEN_TASK: task.name, HAVEN_RUN_ID: record.id, HAVEN_TRIGGER: record.trigger, ...variables }, stdin },
-      },
-      { signal },
-    );
+    const all = { HAVEN_TASK: task.name, HAVEN_RUN_ID: record.id, HAVEN_TRIGGER: record.trigger, ...variables };
+    return this.perform(caller, task, { op: 'command', command, variables: all, stdin }, { signal });
+  }
+
+  /** An after or notify command: its failure (or its not starting) is a warning on the run, never its status. */
+  private async commandWithWarning(which: 'after' | 'notify', ...args: Parameters<RunServiceImpl['command']>): Promise<void> {
+    const outcome = await this.command(...args).catch((err: Error) => err);
+    const failure = outcome instanceof Error ? outcome.message : outcome.code === 0 ? undefined : describeOutcome(outcome);
+    const record = args[2];
+    if (failure) (record.warnings ??= []).push(`${which} command failed (${failure})`);
   }
 
   private async backup(caller: Caller, task: Task, record: RunRecord, options: RunOptions, latestRuns: RunRecord[]): Promise<void> {
-    const result = await this.placement.perform(
+    const result = await this.perform(
+      caller,
+      task,
       {
-        task,
-        runAs: runAsOf(task, caller),
-        env: caller.env,
-        callerUid: caller.uid,
-        work: {
-          op: 'backup',
-          runId: record.id,
-          startedBy: record.startedBy,
-          expectRepository: options.newRepository ? undefined : versionMadeThere(task, latestRuns),
-          ignoreFreeSpace: options.ignoreFreeSpace,
-          latestRuns,
-        },
+        op: 'backup',
+        runId: record.id,
+        startedBy: record.startedBy,
+        expectRepository: options.newRepository ? undefined : versionMadeThere(task, latestRuns),
+        ignoreFreeSpace: options.ignoreFreeSpace,
+        latestRuns,
       },
       {
         onProgress: options.onProgress,
